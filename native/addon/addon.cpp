@@ -1,0 +1,500 @@
+// N-API glue: unwraps typed arrays without copying, re-checks every size against the shape it
+// was given, runs the kernel on the shared thread pool (inline for the sync API, on a libuv
+// thread for the async one) and maps convkit::Error to a JS Error with a `code`.
+#include <napi.h>
+
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "../kernels/kernels.hpp"
+#include "../runtime/dispatch.hpp"
+#include "../runtime/thread_pool.hpp"
+
+namespace convkit {
+namespace {
+
+enum class DType { F32, F64 };
+
+const char* dtype_name(DType d) { return d == DType::F32 ? "float32" : "float64"; }
+
+// A typed array argument: where its elements are and how many.
+struct View {
+  void* data = nullptr;
+  int64_t length = 0;
+  size_t bytes_per_element = 0;
+  bool present = false;
+};
+
+std::string describe(const Napi::Value& v) {
+  if (v.IsTypedArray()) {
+    switch (v.As<Napi::TypedArray>().TypedArrayType()) {
+      case napi_float32_array: return "Float32Array";
+      case napi_float64_array: return "Float64Array";
+      case napi_int32_array: return "Int32Array";
+      default: return "another typed array";
+    }
+  }
+  if (v.IsNull()) return "null";
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsArray()) return "an Array";
+  if (v.IsNumber()) return "a number";
+  if (v.IsString()) return "a string";
+  return "an object";
+}
+
+View unwrap(const Napi::Value& v) {
+  auto array = v.As<Napi::TypedArray>();
+  View view;
+  view.length = int64_t(array.ElementLength());
+  view.bytes_per_element = array.ElementSize();
+  view.present = true;
+  auto buffer = array.ArrayBuffer();
+  view.data = buffer.Data() ? static_cast<uint8_t*>(buffer.Data()) + array.ByteOffset() : nullptr;
+  if (!view.data && view.length > 0) throw Error("ERR_ARG", "typed array has no backing store (detached?)");
+  return view;
+}
+
+// A float tensor argument: all of one call share the dtype of the first.
+struct FloatArgs {
+  bool dtype_known = false;
+  DType dtype = DType::F32;
+
+  View get(const Napi::Value& v, const char* name, bool nullable = false) {
+    if (nullable && (v.IsNull() || v.IsUndefined())) return View{};
+    const bool is_f32 = v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array;
+    const bool is_f64 = v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array;
+    if (!is_f32 && !is_f64)
+      throw Error("ERR_DTYPE", std::string(name) + " must be a Float32Array or Float64Array" +
+                                   (nullable ? " or null" : "") + ", got " + describe(v));
+    const DType d = is_f32 ? DType::F32 : DType::F64;
+    if (dtype_known && d != dtype)
+      throw Error("ERR_DTYPE", std::string(name) + " must be " + dtype_name(dtype) + " like the other tensors, got " +
+                                   dtype_name(d));
+    dtype_known = true;
+    dtype = d;
+    return unwrap(v);
+  }
+};
+
+View int32_arg(const Napi::Value& v, const char* name, bool nullable) {
+  if (nullable && (v.IsNull() || v.IsUndefined())) return View{};
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Error("ERR_DTYPE", std::string(name) + " must be an Int32Array" + (nullable ? " or null" : "") + ", got " +
+                                 describe(v));
+  return unwrap(v);
+}
+
+void require_length(const View& v, int64_t expected, const char* name) {
+  if (v.length != expected)
+    throw Error("ERR_SHAPE", std::string(name) + " must have " + std::to_string(expected) +
+                                 " elements for the given shape, got " + std::to_string(v.length));
+}
+
+// Outputs must not share memory with any other argument (the kernels read inputs while
+// writing outputs).
+void require_disjoint(const View& out, const char* out_name, std::initializer_list<std::pair<const View*, const char*>> others) {
+  const auto* begin = static_cast<const uint8_t*>(out.data);
+  const auto* end = begin + out.length * int64_t(out.bytes_per_element);
+  for (const auto& [other, name] : others) {
+    if (!other->present || other->length == 0 || out.length == 0) continue;
+    const auto* ob = static_cast<const uint8_t*>(other->data);
+    const auto* oe = ob + other->length * int64_t(other->bytes_per_element);
+    if (begin < oe && ob < end)
+      throw Error("ERR_ARG", std::string(out_name) + " must not share memory with " + name);
+  }
+}
+
+std::vector<int64_t> int_params(const Napi::Value& v, size_t count, const char* what) {
+  if (!v.IsArray()) throw Error("ERR_ARG", std::string(what) + " must be an Array of " + std::to_string(count) + " integers, got " + describe(v));
+  auto array = v.As<Napi::Array>();
+  if (array.Length() != count)
+    throw Error("ERR_ARG", std::string(what) + " must have " + std::to_string(count) + " entries, got " +
+                               std::to_string(array.Length()));
+  std::vector<int64_t> out(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    Napi::Value e = array.Get(i);
+    if (!e.IsNumber()) throw Error("ERR_ARG", std::string(what) + "[" + std::to_string(i) + "] must be a number, got " + describe(e));
+    const double d = e.As<Napi::Number>().DoubleValue();
+    if (!(d >= -9007199254740991.0 && d <= 9007199254740991.0) || d != double(int64_t(d)))
+      throw Error("ERR_ARG", std::string(what) + "[" + std::to_string(i) + "] must be an integer, got " + std::to_string(d));
+    out[i] = int64_t(d);
+  }
+  return out;
+}
+
+Layout layout_of(int64_t code) {
+  if (code != 0 && code != 1) throw Error("ERR_ARG", "layout code must be 0 (NHWC) or 1 (NCHW), got " + std::to_string(code));
+  return Layout(code);
+}
+
+ConvShape conv_shape(const Napi::Value& v) {
+  const auto p = int_params(v, 19, "conv params");
+  ConvShape s;
+  s.layout = layout_of(p[0]);
+  s.n = p[1], s.h = p[2], s.w = p[3], s.c = p[4], s.kh = p[5], s.kw = p[6], s.cout = p[7], s.groups = p[8];
+  s.oh = p[9], s.ow = p[10], s.stride_h = p[11], s.stride_w = p[12];
+  s.pad_top = p[13], s.pad_left = p[14], s.pad_bottom = p[15], s.pad_right = p[16];
+  s.dilation_h = p[17], s.dilation_w = p[18];
+  validate(s);
+  return s;
+}
+
+PoolShape pool_shape(const Napi::Value& v) {
+  const auto p = int_params(v, 16, "pool params");
+  PoolShape s;
+  s.layout = layout_of(p[0]);
+  if (p[1] != 0 && p[1] != 1) throw Error("ERR_ARG", "pool mode code must be 0 (max) or 1 (avg), got " + std::to_string(p[1]));
+  s.mode = PoolMode(p[1]);
+  s.n = p[2], s.c = p[3], s.h = p[4], s.w = p[5], s.kh = p[6], s.kw = p[7], s.oh = p[8], s.ow = p[9];
+  s.stride_h = p[10], s.stride_w = p[11], s.pad_h = p[12], s.pad_w = p[13];
+  s.ceil_mode = p[14] != 0;
+  s.count_include_pad = p[15] != 0;
+  validate(s);
+  return s;
+}
+
+PadShape pad_shape(const Napi::Value& v) {
+  const auto p = int_params(v, 9, "pad params");
+  PadShape s;
+  s.layout = layout_of(p[0]);
+  s.n = p[1], s.c = p[2], s.h = p[3], s.w = p[4];
+  s.pad_top = p[5], s.pad_left = p[6], s.pad_bottom = p[7], s.pad_right = p[8];
+  validate(s);
+  return s;
+}
+
+template <class T>
+T* as(const View& v) {
+  return static_cast<T*>(v.data);
+}
+
+// A fully checked call: plain C++ from here on, safe to run off the JS thread.
+struct Job {
+  virtual ~Job() = default;
+  virtual void execute(Runner& runner) = 0;
+};
+
+template <class Fn>
+struct TypedJob : Job {
+  DType dtype;
+  Fn fn;
+  TypedJob(DType d, Fn f) : dtype(d), fn(std::move(f)) {}
+  void execute(Runner& runner) override {
+    const KernelTable& k = active_kernels();
+    if (dtype == DType::F32)
+      fn(k.f32, float{}, runner);
+    else
+      fn(k.f64, double{}, runner);
+  }
+};
+
+template <class Fn>
+std::unique_ptr<Job> make_job(DType d, Fn fn) {
+  return std::make_unique<TypedJob<Fn>>(d, std::move(fn));
+}
+
+void require_args(const Napi::CallbackInfo& info, size_t count, const char* fn) {
+  if (info.Length() != count)
+    throw Error("ERR_ARG", std::string(fn) + " expects " + std::to_string(count) + " arguments, got " +
+                               std::to_string(info.Length()));
+}
+
+// ---- parsers: one per op, shared by the sync and async entry points
+
+std::unique_ptr<Job> parse_conv2d_forward(const Napi::CallbackInfo& info) {
+  require_args(info, 5, "conv2dForward");
+  FloatArgs f;
+  const View x = f.get(info[0], "x"), w = f.get(info[1], "w"), b = f.get(info[2], "b", true), y = f.get(info[3], "y");
+  const ConvShape s = conv_shape(info[4]);
+  require_length(x, s.x_size(), "x");
+  require_length(w, s.w_size(), "w");
+  if (b.present) require_length(b, s.cout, "b");
+  require_length(y, s.y_size(), "y");
+  require_disjoint(y, "y", {{&x, "x"}, {&w, "w"}, {&b, "b"}});
+  return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
+    using T = decltype(zero);
+    ops.conv2d_forward(s, as<T>(x), as<T>(w), b.present ? as<T>(b) : nullptr, as<T>(y), r);
+  });
+}
+
+std::unique_ptr<Job> parse_conv2d_backward_input(const Napi::CallbackInfo& info) {
+  require_args(info, 4, "conv2dBackwardInput");
+  FloatArgs f;
+  const View dy = f.get(info[0], "dy"), w = f.get(info[1], "w"), dx = f.get(info[2], "dx");
+  const ConvShape s = conv_shape(info[3]);
+  require_length(dy, s.y_size(), "dy");
+  require_length(w, s.w_size(), "w");
+  require_length(dx, s.x_size(), "dx");
+  require_disjoint(dx, "dx", {{&dy, "dy"}, {&w, "w"}});
+  return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
+    using T = decltype(zero);
+    ops.conv2d_backward_input(s, as<T>(dy), as<T>(w), as<T>(dx), r);
+  });
+}
+
+std::unique_ptr<Job> parse_conv2d_backward_filter(const Napi::CallbackInfo& info) {
+  require_args(info, 5, "conv2dBackwardFilter");
+  FloatArgs f;
+  const View dy = f.get(info[0], "dy"), x = f.get(info[1], "x"), dw = f.get(info[2], "dw"),
+             db = f.get(info[3], "db", true);
+  const ConvShape s = conv_shape(info[4]);
+  require_length(dy, s.y_size(), "dy");
+  require_length(x, s.x_size(), "x");
+  require_length(dw, s.w_size(), "dw");
+  if (db.present) require_length(db, s.cout, "db");
+  require_disjoint(dw, "dw", {{&dy, "dy"}, {&x, "x"}, {&db, "db"}});
+  if (db.present) require_disjoint(db, "db", {{&dy, "dy"}, {&x, "x"}});
+  return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
+    using T = decltype(zero);
+    ops.conv2d_backward_filter(s, as<T>(dy), as<T>(x), as<T>(dw), db.present ? as<T>(db) : nullptr, r);
+  });
+}
+
+std::unique_ptr<Job> parse_pool2d_forward(const Napi::CallbackInfo& info) {
+  require_args(info, 4, "pool2dForward");
+  FloatArgs f;
+  const View x = f.get(info[0], "x"), y = f.get(info[1], "y");
+  const View argmax = int32_arg(info[2], "argmax", true);
+  const PoolShape s = pool_shape(info[3]);
+  require_length(x, s.x_size(), "x");
+  require_length(y, s.y_size(), "y");
+  if (argmax.present) {
+    if (s.mode != PoolMode::Max) throw Error("ERR_ARG", "argmax must be null for average pooling");
+    require_length(argmax, s.y_size(), "argmax");
+    require_disjoint(argmax, "argmax", {{&x, "x"}, {&y, "y"}});
+  }
+  require_disjoint(y, "y", {{&x, "x"}});
+  return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
+    using T = decltype(zero);
+    ops.pool2d_forward(s, as<T>(x), as<T>(y), argmax.present ? as<int32_t>(argmax) : nullptr, r);
+  });
+}
+
+std::unique_ptr<Job> parse_pool2d_backward(const Napi::CallbackInfo& info) {
+  require_args(info, 4, "pool2dBackward");
+  FloatArgs f;
+  const View dy = f.get(info[0], "dy");
+  const View argmax = int32_arg(info[1], "argmax", true);
+  const View dx = f.get(info[2], "dx");
+  const PoolShape s = pool_shape(info[3]);
+  require_length(dy, s.y_size(), "dy");
+  require_length(dx, s.x_size(), "dx");
+  if (s.mode == PoolMode::Max) {
+    if (!argmax.present) throw Error("ERR_ARG", "argmax (from the forward pass) is required for max pooling backward");
+    require_length(argmax, s.y_size(), "argmax");
+  }
+  require_disjoint(dx, "dx", {{&dy, "dy"}, {&argmax, "argmax"}});
+  return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
+    using T = decltype(zero);
+    ops.pool2d_backward(s, as<T>(dy), s.mode == PoolMode::Max ? as<int32_t>(argmax) : nullptr, as<T>(dx), r);
+  });
+}
+
+std::unique_ptr<Job> parse_zero_pad(const Napi::CallbackInfo& info) {
+  require_args(info, 3, "zeroPad");
+  FloatArgs f;
+  const View x = f.get(info[0], "x"), y = f.get(info[1], "y");
+  const PadShape s = pad_shape(info[2]);
+  require_length(x, s.x_size(), "x");
+  require_length(y, s.y_size(), "y");
+  require_disjoint(y, "y", {{&x, "x"}});
+  return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
+    using T = decltype(zero);
+    ops.zero_pad(s, as<T>(x), as<T>(y), r);
+  });
+}
+
+// ---- errors
+
+Napi::Error coded_error(Napi::Env env, const char* code, const std::string& message) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", Napi::String::New(env, code));
+  return error;
+}
+
+// Runs `body`, turning every C++ exception into a coded JS exception.
+template <class F>
+Napi::Value guarded(Napi::Env env, F&& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    throw coded_error(env, e.code(), e.what());
+  } catch (const std::bad_alloc&) {
+    throw coded_error(env, "ERR_ALLOC", "out of memory");
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw coded_error(env, "ERR_INTERNAL", e.what());
+  }
+}
+
+void run_on_pool(Job& job) {
+  ThreadPool::Lease lease(global_pool());
+  job.execute(lease.runner());
+}
+
+using Parser = std::unique_ptr<Job> (*)(const Napi::CallbackInfo&);
+
+template <Parser parse>
+Napi::Value sync_entry(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto job = parse(info);
+    run_on_pool(*job);
+    return info.Env().Undefined();
+  });
+}
+
+// Keeps every argument referenced until the job is done, so that the caller may drop its
+// tensors (and the GC run) while the kernel still reads and writes them.
+class JobWorker : public Napi::AsyncWorker {
+ public:
+  JobWorker(Napi::Env env, std::unique_ptr<Job> job, const Napi::CallbackInfo& info)
+      : Napi::AsyncWorker(env, "convkit"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {
+    for (size_t i = 0; i < info.Length(); ++i)
+      if (info[i].IsObject()) keep_.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
+  }
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      run_on_pool(*job_);
+    } catch (const Error& e) {
+      fail(e.code(), e.what());
+    } catch (const std::bad_alloc&) {
+      fail("ERR_ALLOC", "out of memory");
+    } catch (const std::exception& e) {
+      fail("ERR_INTERNAL", e.what());
+    }
+  }
+
+  void OnOK() override {
+    if (code_)
+      deferred_.Reject(coded_error(Env(), code_, message_).Value());
+    else
+      deferred_.Resolve(Env().Undefined());
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  void fail(const char* code, const std::string& message) {
+    code_ = code;
+    message_ = message;
+  }
+
+  std::unique_ptr<Job> job_;
+  Napi::Promise::Deferred deferred_;
+  std::vector<Napi::ObjectReference> keep_;
+  const char* code_ = nullptr;
+  std::string message_;
+};
+
+template <Parser parse>
+Napi::Value async_entry(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::unique_ptr<Job> job;
+  try {
+    guarded(env, [&]() -> Napi::Value {
+      job = parse(info);
+      return env.Undefined();
+    });
+  } catch (const Napi::Error& e) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferred.Reject(e.Value());
+    return deferred.Promise();
+  }
+  auto* worker = new JobWorker(env, std::move(job), info);  // deletes itself when done
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+// ---- settings and information
+
+Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    if (info.Length() != 1 || !info[0].IsNumber())
+      throw Error("ERR_ARG", "setNumThreads expects one integer, got " + (info.Length() ? describe(info[0]) : std::string("nothing")));
+    const double d = info[0].As<Napi::Number>().DoubleValue();
+    if (!(d >= 1 && d <= ThreadPool::kMaxThreads) || d != double(int(d)))
+      throw Error("ERR_ARG", "threads must be an integer in [1, " + std::to_string(ThreadPool::kMaxThreads) + "], got " +
+                                 info[0].ToString().Utf8Value());
+    global_pool().set_num_threads(int(d));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value get_num_threads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), global_pool().num_threads());
+}
+
+Napi::Value isa(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value { return Napi::String::New(info.Env(), active_kernels().isa); });
+}
+
+Napi::Value supported(const Napi::CallbackInfo& info) {
+  const auto names = supported_isas();
+  Napi::Array out = Napi::Array::New(info.Env(), names.size());
+  for (uint32_t i = 0; i < names.size(); ++i) out.Set(i, names[i]);
+  return out;
+}
+
+Napi::Value build_info(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    const KernelTable& k = active_kernels();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("isa", k.isa);
+    out.Set("supportedIsas", supported(info));
+    out.Set("threads", global_pool().num_threads());
+    out.Set("cpus", available_cpus());
+    auto tile = [&](int mr, int nr) {
+      Napi::Object t = Napi::Object::New(env);
+      t.Set("mr", mr);
+      t.Set("nr", nr);
+      return t;
+    };
+    out.Set("gemmTileFloat32", tile(k.gemm_mr_f32, k.gemm_nr_f32));
+    out.Set("gemmTileFloat64", tile(k.gemm_mr_f64, k.gemm_nr_f64));
+    out.Set("compiler", __VERSION__);
+    out.Set("napiVersion", NAPI_VERSION);
+    return out;
+  });
+}
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  // Resolve the ISA now so that a bad CONVKIT_ISA fails at require() with a clear error.
+  guarded(env, [&]() -> Napi::Value {
+    active_kernels();
+    return env.Undefined();
+  });
+  auto add = [&](const char* name, Napi::Function::Callback fn) { exports.Set(name, Napi::Function::New(env, fn, name)); };
+  add("conv2dForward", sync_entry<parse_conv2d_forward>);
+  add("conv2dBackwardInput", sync_entry<parse_conv2d_backward_input>);
+  add("conv2dBackwardFilter", sync_entry<parse_conv2d_backward_filter>);
+  add("pool2dForward", sync_entry<parse_pool2d_forward>);
+  add("pool2dBackward", sync_entry<parse_pool2d_backward>);
+  add("zeroPad", sync_entry<parse_zero_pad>);
+  add("conv2dForwardAsync", async_entry<parse_conv2d_forward>);
+  add("conv2dBackwardInputAsync", async_entry<parse_conv2d_backward_input>);
+  add("conv2dBackwardFilterAsync", async_entry<parse_conv2d_backward_filter>);
+  add("pool2dForwardAsync", async_entry<parse_pool2d_forward>);
+  add("pool2dBackwardAsync", async_entry<parse_pool2d_backward>);
+  add("zeroPadAsync", async_entry<parse_zero_pad>);
+  add("setNumThreads", set_num_threads);
+  add("getNumThreads", get_num_threads);
+  add("isa", isa);
+  add("supportedIsas", supported);
+  add("buildInfo", build_info);
+  return exports;
+}
+
+}  // namespace
+}  // namespace convkit
+
+Napi::Object InitConvkitAddon(Napi::Env env, Napi::Object exports) { return convkit::init(env, exports); }
+
+NODE_API_MODULE(NODE_GYP_MODULE_NAME, InitConvkitAddon)

@@ -1,0 +1,132 @@
+// Shared vocabulary of the convkit kernels: shapes, errors and the parallel runner.
+// Plain C++17: no N-API here, so the kernels build and test on their own.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+namespace convkit {
+
+// An error with a stable code ("ERR_SHAPE", "ERR_ARG", ...) that the addon turns into a JS Error.
+class Error : public std::runtime_error {
+ public:
+  Error(const char* code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  const char* code() const noexcept { return code_; }
+
+ private:
+  const char* code_;  // always a string literal
+};
+
+enum class Layout : int32_t { NHWC = 0, NCHW = 1 };
+enum class PoolMode : int32_t { Max = 0, Avg = 1 };
+
+// Everything a 2-D convolution needs, resolved: padding is explicit per side so that
+// PyTorch's 'same' (extra row/column at the bottom/right) needs no special case.
+// Input  x: NHWC (n, h, w, c)        or NCHW (n, c, h, w)
+// Weight w: NHWC HWIO (kh, kw, c/groups, cout)  or NCHW OIHW (cout, c/groups, kh, kw)
+// Output y: NHWC (n, oh, ow, cout)   or NCHW (n, cout, oh, ow)
+struct ConvShape {
+  Layout layout = Layout::NHWC;
+  int64_t n = 0, h = 0, w = 0, c = 0;
+  int64_t kh = 0, kw = 0, cout = 0, groups = 1;
+  int64_t oh = 0, ow = 0;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int64_t dilation_h = 1, dilation_w = 1;
+
+  int64_t cin_per_group() const { return c / groups; }
+  int64_t cout_per_group() const { return cout / groups; }
+  int64_t x_size() const { return n * h * w * c; }
+  int64_t w_size() const { return kh * kw * cin_per_group() * cout; }
+  int64_t y_size() const { return n * oh * ow * cout; }
+};
+
+// Pooling. argmax (max mode) holds, per output element, the flat index ih * w + iw of the
+// chosen input inside its (n, c) plane, whatever the layout.
+struct PoolShape {
+  Layout layout = Layout::NHWC;
+  PoolMode mode = PoolMode::Max;
+  int64_t n = 0, c = 0, h = 0, w = 0;
+  int64_t kh = 0, kw = 0;
+  int64_t oh = 0, ow = 0;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_h = 0, pad_w = 0;
+  bool ceil_mode = false;          // only used to re-check oh/ow
+  bool count_include_pad = true;   // avg mode only
+
+  int64_t x_size() const { return n * c * h * w; }
+  int64_t y_size() const { return n * c * oh * ow; }
+};
+
+// Zero padding: y has h + pad_top + pad_bottom rows and w + pad_left + pad_right columns.
+struct PadShape {
+  Layout layout = Layout::NHWC;
+  int64_t n = 0, c = 0, h = 0, w = 0;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+
+  int64_t out_h() const { return h + pad_top + pad_bottom; }
+  int64_t out_w() const { return w + pad_left + pad_right; }
+  int64_t x_size() const { return n * c * h * w; }
+  int64_t y_size() const { return n * c * out_h() * out_w(); }
+};
+
+// Throw ERR_SHAPE / ERR_ARG / ERR_TOO_LARGE unless the shape is self-consistent: positive
+// sizes, groups dividing channels, output sizes matching PyTorch's formula, element counts
+// that fit in int64 and in the addressable limit. The kernels call nothing unchecked.
+// Output size of a pool along one dimension, PyTorch rules (ceil_mode included); 0 if none.
+int64_t pool_out_size(int64_t in, int64_t pad, int64_t k, int64_t stride, bool ceil_mode);
+
+void validate(const ConvShape& s);
+void validate(const PoolShape& s);
+void validate(const PadShape& s);
+
+// Largest element count of one tensor the kernels accept (2^46: far beyond any real memory,
+// small enough that every index product below stays inside int64).
+constexpr int64_t kMaxElements = int64_t(1) << 46;
+
+// Runs work on the persistent thread pool (or inline, in tests). Tasks are split statically
+// and contiguously: thread t of T gets tasks [t*n/T, (t+1)*n/T), so per-thread partial sums are
+// reproducible for a given thread count. An exception thrown by a task is rethrown by run().
+class Runner {
+ public:
+  virtual ~Runner() = default;
+  virtual int num_threads() const = 0;
+  virtual void run(int64_t ntasks, void (*fn)(void* ctx, int64_t task, int thread), void* ctx) = 0;
+  // Per-thread scratch memory, 64-byte aligned, at least `bytes`, kept between calls (no
+  // allocation once warm). Slots let one op hold several buffers. Throws ERR_ALLOC.
+  // thread == num_threads() names one extra, shared buffer per slot for the calling op.
+  virtual void* scratch(int thread, int slot, size_t bytes) = 0;
+  static constexpr int kSlots = 6;
+};
+
+template <class F>
+void parallel_for(Runner& runner, int64_t ntasks, F&& fn) {
+  using Fn = typename std::remove_reference<F>::type;
+  runner.run(
+      ntasks, [](void* ctx, int64_t task, int thread) { (*static_cast<Fn*>(ctx))(task, thread); },
+      const_cast<void*>(static_cast<const void*>(&fn)));
+}
+
+// A Runner with one thread and plain heap scratch: for tests and tiny calls.
+class SerialRunner : public Runner {
+ public:
+  ~SerialRunner() override;
+  int num_threads() const override { return 1; }
+  void run(int64_t ntasks, void (*fn)(void*, int64_t, int), void* ctx) override {
+    for (int64_t t = 0; t < ntasks; ++t) fn(ctx, t, 0);
+  }
+  void* scratch(int thread, int slot, size_t bytes) override;
+
+ private:
+  void* buffers_[2][kSlots] = {};
+  size_t sizes_[2][kSlots] = {};
+};
+
+// 64-byte aligned allocation that throws convkit::Error("ERR_ALLOC") on failure.
+void* aligned_alloc_or_throw(size_t bytes);
+void aligned_free(void* p);
+
+}  // namespace convkit

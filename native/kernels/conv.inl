@@ -1,0 +1,441 @@
+// Convolution forward and backward as GEMMs over im2col tiles (see gemm.inl for the packed
+// formats). Each layout uses the im2col natural to it:
+// - NHWC: rows are output pixels (n, oh, ow), columns kidx = (kh*KW + kw)*Cg + ci, so a window
+//   position reads Cg contiguous channels; weights HWIO are the [K x Cout] matrix as stored.
+// - NCHW: rows kidx = (ci*KH + kh)*KW + kw, columns the output pixels of one image, so a row
+//   reads along an input row; weights OIHW are the [Cout x K] matrix as stored.
+// im2col is produced tile by tile straight into GEMM panels (or into one bounded per-thread
+// tile for the weight gradient), never for a whole batch.
+
+// For `len` consecutive outputs whose first input column is iw0 (then every `stride`), the
+// index range [lo, hi) of those that fall inside [0, width).
+inline void valid_run(int64_t iw0, int64_t stride, int64_t len, int64_t width, int64_t& lo, int64_t& hi) {
+  lo = iw0 >= 0 ? 0 : std::min(len, ceil_div(-iw0, stride));
+  hi = iw0 >= width ? 0 : std::min(len, ceil_div(width - iw0, stride));
+  if (hi < lo) hi = lo;
+}
+
+// NHWC im2col: dest[(k-k0)*ld_k + i*ld_i] = x(pixel p0+i, kidx k) for i < rows, k0 <= k < k0+kc.
+template <class T>
+void im2col_nhwc(T* dest, int64_t ld_k, int64_t ld_i, const T* x, const ConvShape& s, int64_t g, int64_t p0,
+                 int64_t rows, int64_t k0, int64_t kc) {
+  const int64_t cg = s.cin_per_group(), ohw = s.oh * s.ow;
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t p = p0 + i, n = p / ohw, oh = p % ohw / s.ow, ow = p % s.ow;
+    const int64_t ih0 = oh * s.stride_h - s.pad_top, iw0 = ow * s.stride_w - s.pad_left;
+    const T* image = x + n * s.h * s.w * s.c + g * cg;
+    for (int64_t k = k0; k < k0 + kc;) {
+      const int64_t window = k / cg, ci = k - window * cg, kh = window / s.kw, kw = window - kh * s.kw;
+      const int64_t len = std::min(cg - ci, k0 + kc - k);
+      const int64_t ih = ih0 + kh * s.dilation_h, iw = iw0 + kw * s.dilation_w;
+      T* d = dest + (k - k0) * ld_k + i * ld_i;
+      if (ih >= 0 && ih < s.h && iw >= 0 && iw < s.w) {
+        const T* src = image + (ih * s.w + iw) * s.c + ci;
+        for (int64_t t = 0; t < len; ++t) d[t * ld_k] = src[t];
+      } else {
+        for (int64_t t = 0; t < len; ++t) d[t * ld_k] = T(0);
+      }
+      k += len;
+    }
+  }
+}
+
+// NCHW im2col of one image and group (xg points at its first channel):
+// dest[(k-k0)*ld_k + j] = x(kidx k, pixel p0+j) for j < cols; zero for cols <= j < ld_k.
+template <class T>
+void im2col_nchw(T* dest, int64_t ld_k, const T* xg, const ConvShape& s, int64_t k0, int64_t kc, int64_t p0,
+                 int64_t cols) {
+  const int64_t khw = s.kh * s.kw;
+  for (int64_t k = k0; k < k0 + kc; ++k) {
+    const int64_t ci = k / khw, kh = k % khw / s.kw, kw = k % s.kw;
+    const T* plane = xg + ci * s.h * s.w;
+    T* d = dest + (k - k0) * ld_k;
+    for (int64_t j = 0; j < cols;) {
+      const int64_t p = p0 + j, oh = p / s.ow, ow = p % s.ow;
+      const int64_t len = std::min(s.ow - ow, cols - j);
+      const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+      const int64_t iw0 = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+      int64_t lo = 0, hi = 0;
+      if (ih >= 0 && ih < s.h) valid_run(iw0, s.stride_w, len, s.w, lo, hi);
+      T* dr = d + j;
+      for (int64_t t = 0; t < lo; ++t) dr[t] = T(0);
+      if (hi > lo) {
+        const T* first = plane + ih * s.w + iw0 + lo * s.stride_w;
+        if (s.stride_w == 1) {
+          for (int64_t t = 0; t < hi - lo; ++t) dr[lo + t] = first[t];
+        } else {
+          for (int64_t t = 0; t < hi - lo; ++t) dr[lo + t] = first[t * s.stride_w];
+        }
+      }
+      for (int64_t t = hi; t < len; ++t) dr[t] = T(0);
+      j += len;
+    }
+    for (int64_t j = cols; j < ld_k; ++j) d[j] = T(0);
+  }
+}
+
+// NHWC col2im: adds dcol[i*K + kidx] (rows = pixels p0+i) into dx.
+template <class T>
+void col2im_nhwc(T* dx, const T* dcol, const ConvShape& s, int64_t g, int64_t p0, int64_t rows) {
+  const int64_t cg = s.cin_per_group(), ohw = s.oh * s.ow, K = s.kh * s.kw * cg;
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t p = p0 + i, n = p / ohw, oh = p % ohw / s.ow, ow = p % s.ow;
+    const int64_t ih0 = oh * s.stride_h - s.pad_top, iw0 = ow * s.stride_w - s.pad_left;
+    T* image = dx + n * s.h * s.w * s.c + g * cg;
+    const T* src = dcol + i * K;
+    for (int64_t kh = 0; kh < s.kh; ++kh) {
+      const int64_t ih = ih0 + kh * s.dilation_h;
+      if (ih < 0 || ih >= s.h) continue;
+      for (int64_t kw = 0; kw < s.kw; ++kw) {
+        const int64_t iw = iw0 + kw * s.dilation_w;
+        if (iw < 0 || iw >= s.w) continue;
+        T* dst = image + (ih * s.w + iw) * s.c;
+        const T* from = src + (kh * s.kw + kw) * cg;
+        for (int64_t ci = 0; ci < cg; ++ci) dst[ci] += from[ci];
+      }
+    }
+  }
+}
+
+// NCHW col2im of one image and group: adds dcol[kidx*ld + j] (columns = pixels p0+j) into dxg.
+template <class T>
+void col2im_nchw(T* dxg, const T* dcol, int64_t ld, const ConvShape& s, int64_t p0, int64_t cols) {
+  const int64_t khw = s.kh * s.kw, K = s.cin_per_group() * khw;
+  for (int64_t k = 0; k < K; ++k) {
+    const int64_t ci = k / khw, kh = k % khw / s.kw, kw = k % s.kw;
+    T* plane = dxg + ci * s.h * s.w;
+    const T* src = dcol + k * ld;
+    for (int64_t j = 0; j < cols;) {
+      const int64_t p = p0 + j, oh = p / s.ow, ow = p % s.ow;
+      const int64_t len = std::min(s.ow - ow, cols - j);
+      const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+      const int64_t iw0 = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+      if (ih >= 0 && ih < s.h) {
+        int64_t lo = 0, hi = 0;
+        valid_run(iw0, s.stride_w, len, s.w, lo, hi);
+        if (hi > lo) {
+          T* first = plane + ih * s.w + iw0 + lo * s.stride_w;
+          const T* from = src + j + lo;
+          for (int64_t t = 0; t < hi - lo; ++t) first[t * s.stride_w] += from[t];
+        }
+      }
+      j += len;
+    }
+  }
+}
+
+inline bool is_pointwise(const ConvShape& s) {
+  return s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 && s.pad_left == 0 &&
+         s.pad_bottom == 0 && s.pad_right == 0;
+}
+
+template <class T>
+T* scratch_of(Runner& r, int thread, int slot, int64_t elements) {
+  return static_cast<T*>(r.scratch(thread, slot, size_t(elements) * sizeof(T)));
+}
+
+// Scratch slots used below.
+enum ScratchSlot { kPackedWeights = 0, kTile = 1, kPackA = 2, kPackB = 3, kPartialW = 4, kPartialB = 5 };
+
+// ---------------------------------------------------------------- forward
+
+template <class T>
+void conv2d_forward_nhwc(const ConvShape& s, const T* x, const T* w, const T* b, T* y, Runner& r) {
+  constexpr int MR = Blocking<T>::MR;
+  const int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC;
+  const int64_t G = s.groups, cg = s.cin_per_group(), coutg = s.cout_per_group();
+  const int64_t K = s.kh * s.kw * cg, M = s.n * s.oh * s.ow, np = round_up(coutg, Blocking<T>::NR);
+  const bool pointwise = is_pointwise(s);
+
+  // Weights [K x Cout] (HWIO as stored), packed once per call for every group.
+  T* packed_w = scratch_of<T>(r, r.num_threads(), kPackedWeights, G * packed_b_size<T>(K, coutg));
+  for (int64_t g = 0; g < G; ++g) pack_b_full(packed_w + g * K * np, w + g * coutg, s.cout, 1, K, coutg, r);
+
+  const int64_t mblocks = ceil_div(M, MC);
+  parallel_for(r, G * mblocks, [&](int64_t task, int thread) {
+    const int64_t g = task / mblocks, m0 = task % mblocks * MC, mc = std::min(MC, M - m0);
+    T* pa = scratch_of<T>(r, thread, kPackA, MC * KC);
+    for (int64_t k0 = 0; k0 < K; k0 += KC) {
+      const int64_t kc = std::min(KC, K - k0);
+      for (int64_t i = 0; i < mc; i += MR) {
+        const int rows = int(std::min<int64_t>(MR, mc - i));
+        T* panel = pa + i * kc;
+        if (pointwise) {
+          pack_a_panel(panel, x + (m0 + i) * s.c + g * cg + k0, s.c, 1, rows, kc);
+        } else {
+          if (rows < MR) std::memset(panel, 0, sizeof(T) * MR * kc);
+          im2col_nhwc(panel, MR, 1, x, s, g, m0 + i, rows, k0, kc);
+        }
+      }
+      macro_kernel(mc, coutg, kc, pa, packed_w + g * K * np + k0 * np, y + m0 * s.cout + g * coutg, s.cout, k0 > 0,
+                   static_cast<const T*>(nullptr), b ? b + g * coutg : nullptr);
+    }
+  });
+}
+
+template <class T>
+void conv2d_forward_nchw(const ConvShape& s, const T* x, const T* w, const T* b, T* y, Runner& r) {
+  constexpr int NR = Blocking<T>::NR;
+  const int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC, NC = Blocking<T>::NC;
+  const int64_t G = s.groups, cg = s.cin_per_group(), coutg = s.cout_per_group();
+  const int64_t K = cg * s.kh * s.kw, P = s.oh * s.ow, mp = round_up(coutg, Blocking<T>::MR);
+  const bool pointwise = is_pointwise(s);
+
+  // Weights [Cout x K] (OIHW as stored), packed once per call for every group.
+  T* packed_w = scratch_of<T>(r, r.num_threads(), kPackedWeights, G * packed_a_size<T>(coutg, K));
+  for (int64_t g = 0; g < G; ++g) pack_a_full(packed_w + g * K * mp, w + g * coutg * K, K, 1, coutg, K, r);
+
+  const int64_t pblocks = ceil_div(P, NC);
+  parallel_for(r, s.n * pblocks, [&](int64_t task, int thread) {
+    const int64_t n = task / pblocks, p0 = task % pblocks * NC, nc = std::min(NC, P - p0);
+    T* pb = scratch_of<T>(r, thread, kPackB, KC * NC);
+    for (int64_t g = 0; g < G; ++g) {
+      const T* xg = x + (n * s.c + g * cg) * s.h * s.w;
+      T* yg = y + (n * s.cout + g * coutg) * P + p0;
+      for (int64_t k0 = 0; k0 < K; k0 += KC) {
+        const int64_t kc = std::min(KC, K - k0);
+        if (pointwise)
+          pack_b_block(pb, xg + k0 * P + p0, P, 1, nc, kc);
+        else
+          for (int64_t j = 0; j < nc; j += NR)
+            im2col_nchw(pb + j * kc, NR, xg, s, k0, kc, p0 + j, std::min<int64_t>(NR, nc - j));
+        for (int64_t ic = 0; ic < coutg; ic += MC)
+          macro_kernel(std::min(MC, coutg - ic), nc, kc, packed_w + g * K * mp + k0 * mp + ic * kc, pb, yg + ic * P, P,
+                       k0 > 0, b ? b + g * coutg + ic : nullptr, static_cast<const T*>(nullptr));
+      }
+    }
+  });
+}
+
+template <class T>
+void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, T* y, Runner& r) {
+  if (s.layout == Layout::NHWC)
+    conv2d_forward_nhwc(s, x, w, b, y, r);
+  else
+    conv2d_forward_nchw(s, x, w, b, y, r);
+}
+
+// ---------------------------------------------------------------- backward input
+
+// dx = col2im(dcol) with dcol = dY * W^T per tile. Tiles are bands of output rows of one image;
+// a band of `band_rows` rows touches input rows that the next-but-one band never touches, so
+// all even bands run in parallel, then all odd bands: no races, and every dx element receives
+// its contributions in the same order whatever the thread count.
+inline int64_t col2im_band_rows(const ConvShape& s) { return (s.kh - 1) * s.dilation_h / s.stride_h + 1; }
+
+template <class F>
+void for_each_band_two_phase(Runner& r, const ConvShape& s, F&& band_fn) {
+  const int64_t rows = col2im_band_rows(s), bands = ceil_div(s.oh, rows);
+  for (int64_t phase = 0; phase < 2; ++phase) {
+    const int64_t per_image = (bands - phase + 1) / 2;
+    if (per_image <= 0) continue;
+    parallel_for(r, s.n * per_image, [&](int64_t task, int thread) {
+      const int64_t n = task / per_image, band = phase + 2 * (task % per_image);
+      band_fn(n, band * rows, std::min(s.oh, (band + 1) * rows), thread);
+    });
+  }
+}
+
+template <class T>
+void zero_fill(T* data, int64_t count, Runner& r) {
+  const int64_t chunk = 1 << 16, chunks = ceil_div(count, chunk);
+  parallel_for(r, chunks, [&](int64_t task, int) {
+    const int64_t begin = task * chunk;
+    std::memset(data + begin, 0, sizeof(T) * size_t(std::min(chunk, count - begin)));
+  });
+}
+
+template <class T>
+void conv2d_backward_input_nhwc(const ConvShape& s, const T* dy, const T* w, T* dx, Runner& r) {
+  const int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC;
+  const int64_t G = s.groups, cg = s.cin_per_group(), coutg = s.cout_per_group();
+  const int64_t K = s.kh * s.kw * cg, np = round_up(K, Blocking<T>::NR);
+
+  // W^T per group: [Coutg x K] with element (co, kidx) at w[kidx*Cout + g*Coutg + co].
+  T* packed_wt = scratch_of<T>(r, r.num_threads(), kPackedWeights, G * packed_b_size<T>(coutg, K));
+  for (int64_t g = 0; g < G; ++g) pack_b_full(packed_wt + g * coutg * np, w + g * coutg, 1, s.cout, coutg, K, r);
+  zero_fill(dx, s.x_size(), r);
+
+  for_each_band_two_phase(r, s, [&](int64_t n, int64_t oh_begin, int64_t oh_end, int thread) {
+    T* dcol = scratch_of<T>(r, thread, kTile, MC * K);
+    T* pa = scratch_of<T>(r, thread, kPackA, MC * KC);
+    const int64_t p_end = (n * s.oh + oh_end) * s.ow;
+    for (int64_t t0 = (n * s.oh + oh_begin) * s.ow; t0 < p_end; t0 += MC) {
+      const int64_t tp = std::min(MC, p_end - t0);
+      for (int64_t g = 0; g < G; ++g) {
+        for (int64_t k0 = 0; k0 < coutg; k0 += KC) {
+          const int64_t kc = std::min(KC, coutg - k0);
+          pack_a_block(pa, dy + t0 * s.cout + g * coutg + k0, s.cout, 1, tp, kc);
+          macro_kernel(tp, K, kc, pa, packed_wt + g * coutg * np + k0 * np, dcol, K, k0 > 0,
+                       static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
+        }
+        col2im_nhwc(dx, dcol, s, g, t0, tp);
+      }
+    }
+  });
+}
+
+template <class T>
+void conv2d_backward_input_nchw(const ConvShape& s, const T* dy, const T* w, T* dx, Runner& r) {
+  const int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC, NC = Blocking<T>::NC;
+  const int64_t G = s.groups, cg = s.cin_per_group(), coutg = s.cout_per_group();
+  const int64_t K = cg * s.kh * s.kw, P = s.oh * s.ow, mp = round_up(K, Blocking<T>::MR);
+
+  // W^T per group: [K x Coutg] with element (kidx, co) at w[(g*Coutg + co)*K + kidx].
+  T* packed_wt = scratch_of<T>(r, r.num_threads(), kPackedWeights, G * packed_a_size<T>(K, coutg));
+  for (int64_t g = 0; g < G; ++g) pack_a_full(packed_wt + g * coutg * mp, w + g * coutg * K, 1, K, K, coutg, r);
+  zero_fill(dx, s.x_size(), r);
+
+  for_each_band_two_phase(r, s, [&](int64_t n, int64_t oh_begin, int64_t oh_end, int thread) {
+    T* dcol = scratch_of<T>(r, thread, kTile, K * NC);
+    T* pb = scratch_of<T>(r, thread, kPackB, KC * NC);
+    const int64_t p_end = oh_end * s.ow;
+    for (int64_t t0 = oh_begin * s.ow; t0 < p_end; t0 += NC) {
+      const int64_t tp = std::min(NC, p_end - t0);
+      for (int64_t g = 0; g < G; ++g) {
+        for (int64_t k0 = 0; k0 < coutg; k0 += KC) {
+          const int64_t kc = std::min(KC, coutg - k0);
+          pack_b_block(pb, dy + (n * s.cout + g * coutg + k0) * P + t0, P, 1, tp, kc);
+          for (int64_t ic = 0; ic < K; ic += MC)
+            macro_kernel(std::min(MC, K - ic), tp, kc, packed_wt + g * coutg * mp + k0 * mp + ic * kc, pb,
+                         dcol + ic * tp, tp, k0 > 0, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
+        }
+        col2im_nchw(dx + (n * s.c + g * cg) * s.h * s.w, dcol, tp, s, t0, tp);
+      }
+    }
+  });
+}
+
+template <class T>
+void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, Runner& r) {
+  if (s.layout == Layout::NHWC)
+    conv2d_backward_input_nhwc(s, dy, w, dx, r);
+  else
+    conv2d_backward_input_nchw(s, dy, w, dx, r);
+}
+
+// ---------------------------------------------------------------- backward filter
+
+// Every thread accumulates into its own partial dw (thread 0's is dw itself) and db; the
+// partials are then added in thread order, so a given thread count always gives the same bits.
+template <class T>
+struct Partials {
+  Runner& r;
+  T* dw;
+  T* db;
+  int64_t w_size, b_size;
+
+  T* weights(int thread) { return thread == 0 ? dw : scratch_of<T>(r, thread, kPartialW, w_size); }
+  T* bias(int thread) { return thread == 0 ? db : scratch_of<T>(r, thread, kPartialB, b_size); }
+
+  void zero() {
+    // One task per thread: with the static split, task t runs on thread t.
+    parallel_for(r, r.num_threads(), [&](int64_t, int thread) {
+      std::memset(weights(thread), 0, sizeof(T) * size_t(w_size));
+      if (db) std::memset(bias(thread), 0, sizeof(T) * size_t(b_size));
+    });
+  }
+
+  void reduce() {
+    const int threads = r.num_threads();
+    const T* parts[ThreadLimit];
+    for (int t = 1; t < threads; ++t) parts[t] = weights(t);
+    const int64_t chunk = 1 << 14, chunks = ceil_div(w_size, chunk);
+    parallel_for(r, threads > 1 ? chunks : 0, [&](int64_t task, int) {
+      const int64_t begin = task * chunk, end = std::min(w_size, begin + chunk);
+      for (int t = 1; t < threads; ++t)
+        for (int64_t e = begin; e < end; ++e) dw[e] += parts[t][e];
+    });
+    if (db)
+      for (int t = 1; t < threads; ++t) {
+        const T* part = bias(t);
+        for (int64_t e = 0; e < b_size; ++e) db[e] += part[e];
+      }
+  }
+
+  static constexpr int ThreadLimit = 257;
+};
+
+template <class T>
+void conv2d_backward_filter_nhwc(const ConvShape& s, const T* dy, const T* x, T* dw, T* db, Runner& r) {
+  const int64_t TP = Blocking<T>::KC, MC = Blocking<T>::MC;
+  const int64_t G = s.groups, coutg = s.cout_per_group();
+  const int64_t K = s.kh * s.kw * s.cin_per_group(), M = s.n * s.oh * s.ow;
+  Partials<T> partials{r, dw, db, s.w_size(), s.cout};
+  partials.zero();
+
+  // dW_g [K x Coutg] += im2col^T [K x tp] * dY [tp x Coutg], tile by tile of output pixels.
+  parallel_for(r, ceil_div(M, TP), [&](int64_t task, int thread) {
+    const int64_t t0 = task * TP, tp = std::min(TP, M - t0);
+    T* tile = scratch_of<T>(r, thread, kTile, TP * K);
+    T* pa = scratch_of<T>(r, thread, kPackA, MC * TP);
+    T* pb = scratch_of<T>(r, thread, kPackB, TP * round_up(coutg, Blocking<T>::NR));
+    T* dw_part = partials.weights(thread);
+    for (int64_t g = 0; g < G; ++g) {
+      im2col_nhwc(tile, 1, K, x, s, g, t0, tp, 0, K);
+      pack_b_block(pb, dy + t0 * s.cout + g * coutg, s.cout, 1, coutg, tp);
+      for (int64_t ic = 0; ic < K; ic += MC) {
+        const int64_t mc = std::min(MC, K - ic);
+        pack_a_block(pa, tile + ic, 1, K, mc, tp);
+        macro_kernel(mc, coutg, tp, pa, pb, dw_part + ic * s.cout + g * coutg, s.cout, true,
+                     static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
+      }
+    }
+    if (db) {
+      T* db_part = partials.bias(thread);
+      for (int64_t i = 0; i < tp; ++i) {
+        const T* row = dy + (t0 + i) * s.cout;
+        for (int64_t co = 0; co < s.cout; ++co) db_part[co] += row[co];
+      }
+    }
+  });
+  partials.reduce();
+}
+
+template <class T>
+void conv2d_backward_filter_nchw(const ConvShape& s, const T* dy, const T* x, T* dw, T* db, Runner& r) {
+  const int64_t TP = Blocking<T>::KC, MC = Blocking<T>::MC, NC = Blocking<T>::NC;
+  const int64_t G = s.groups, cg = s.cin_per_group(), coutg = s.cout_per_group();
+  const int64_t K = cg * s.kh * s.kw, P = s.oh * s.ow;
+  Partials<T> partials{r, dw, db, s.w_size(), s.cout};
+  partials.zero();
+
+  // dW_g [Coutg x K] += dY [Coutg x tp] * im2col^T [tp x K], tile by tile of one image's pixels.
+  const int64_t tiles = ceil_div(P, TP);
+  parallel_for(r, s.n * tiles, [&](int64_t task, int thread) {
+    const int64_t n = task / tiles, t0 = task % tiles * TP, tp = std::min(TP, P - t0);
+    T* tile = scratch_of<T>(r, thread, kTile, K * TP);
+    T* pa = scratch_of<T>(r, thread, kPackA, round_up(coutg, Blocking<T>::MR) * TP);
+    T* pb = scratch_of<T>(r, thread, kPackB, TP * NC);
+    T* dw_part = partials.weights(thread);
+    for (int64_t g = 0; g < G; ++g) {
+      im2col_nchw(tile, TP, x + (n * s.c + g * cg) * s.h * s.w, s, 0, K, t0, tp);
+      pack_a_block(pa, dy + (n * s.cout + g * coutg) * P + t0, P, 1, coutg, tp);
+      for (int64_t jc = 0; jc < K; jc += NC) {
+        const int64_t nc = std::min(NC, K - jc);
+        pack_b_block(pb, tile + jc * TP, 1, TP, nc, tp);
+        for (int64_t ic = 0; ic < coutg; ic += MC)
+          macro_kernel(std::min(MC, coutg - ic), nc, tp, pa + ic * tp, pb, dw_part + (g * coutg + ic) * K + jc, K,
+                       true, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
+      }
+    }
+    if (db) {
+      T* db_part = partials.bias(thread);
+      for (int64_t co = 0; co < s.cout; ++co) {
+        const T* row = dy + (n * s.cout + co) * P + t0;
+        T sum = T(0);
+        for (int64_t i = 0; i < tp; ++i) sum += row[i];
+        db_part[co] += sum;
+      }
+    }
+  });
+  partials.reduce();
+}
+
+template <class T>
+void conv2d_backward_filter(const ConvShape& s, const T* dy, const T* x, T* dw, T* db, Runner& r) {
+  if (s.layout == Layout::NHWC)
+    conv2d_backward_filter_nhwc(s, dy, x, dw, db, r);
+  else
+    conv2d_backward_filter_nchw(s, dy, x, dw, db, r);
+}

@@ -1,0 +1,126 @@
+// GEMM building blocks shared by the convolution drivers: panel packing and the macro-kernel.
+//
+// C[M x N] (row-major, row stride ldc) = A[M x K] * B[K x N], blocked BLIS-style:
+// - A is packed into panels of MR rows: element (i, k) of a panel at a[k*MR + i]; rows past M
+//   are zero. A block of mc rows is ceil(mc/MR) consecutive panels of kc*MR elements.
+// - B is packed into panels of NR columns: element (k, j) at b[k*NR + j]; columns past N are
+//   zero. A block of nc columns is ceil(nc/NR) panels of kc*NR elements.
+// The micro-kernel keeps an MR x NR tile of C in registers; the macro-kernel walks the B panels
+// (each stays in L1 while every A panel of the block, resident in L2, streams past it).
+
+template <class T>
+struct Blocking {
+  static constexpr int MR = Ukernel<T>::MR;
+  static constexpr int NR = Ukernel<T>::NR;
+  // One B panel (KC*NR elements) fills about 32 KiB, inside L1 with room for the A stream;
+  // an A block (MC*KC) and a B block (KC*NC) fit together in a 1-2 MiB L2.
+  static constexpr int64_t KC = std::min<int64_t>(512, std::max<int64_t>(64, 32768 / (NR * int64_t(sizeof(T)))));
+  static constexpr int64_t MC = MR * 12;
+  static constexpr int64_t NC = NR * 12;
+};
+
+inline int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+inline int64_t ceil_div(int64_t v, int64_t m) { return (v + m - 1) / m; }
+
+// One A panel from a strided matrix: panel(i, k) = src[i*rs + k*cs] for i < rows, 0 beyond.
+template <class T>
+void pack_a_panel(T* dest, const T* src, int64_t rs, int64_t cs, int rows, int64_t kc) {
+  constexpr int MR = Blocking<T>::MR;
+  if (rows < MR) std::memset(dest, 0, sizeof(T) * MR * kc);
+  if (cs == 1) {
+    for (int i = 0; i < rows; ++i) {
+      const T* s = src + i * rs;
+      for (int64_t k = 0; k < kc; ++k) dest[k * MR + i] = s[k];
+    }
+  } else {
+    for (int64_t k = 0; k < kc; ++k)
+      for (int i = 0; i < rows; ++i) dest[k * MR + i] = src[i * rs + k * cs];
+  }
+}
+
+// One B panel from a strided matrix: panel(k, j) = src[k*rs + j*cs] for j < cols, 0 beyond.
+template <class T>
+void pack_b_panel(T* dest, const T* src, int64_t rs, int64_t cs, int cols, int64_t kc) {
+  constexpr int NR = Blocking<T>::NR;
+  for (int64_t k = 0; k < kc; ++k) {
+    T* d = dest + k * NR;
+    const T* s = src + k * rs;
+    if (cs == 1) {
+      for (int j = 0; j < cols; ++j) d[j] = s[j];
+    } else {
+      for (int j = 0; j < cols; ++j) d[j] = s[j * cs];
+    }
+    for (int j = cols; j < NR; ++j) d[j] = T(0);
+  }
+}
+
+// A block of `rows` rows (as consecutive MR panels) from a strided matrix.
+template <class T>
+void pack_a_block(T* dest, const T* src, int64_t rs, int64_t cs, int64_t rows, int64_t kc) {
+  constexpr int MR = Blocking<T>::MR;
+  for (int64_t i = 0; i < rows; i += MR)
+    pack_a_panel(dest + i * kc, src + i * rs, rs, cs, int(std::min<int64_t>(MR, rows - i)), kc);
+}
+
+// A block of `cols` columns (as consecutive NR panels) from a strided matrix.
+template <class T>
+void pack_b_block(T* dest, const T* src, int64_t rs, int64_t cs, int64_t cols, int64_t kc) {
+  constexpr int NR = Blocking<T>::NR;
+  for (int64_t j = 0; j < cols; j += NR)
+    pack_b_panel(dest + j * kc, src + j * cs, rs, cs, int(std::min<int64_t>(NR, cols - j)), kc);
+}
+
+// C[mc x nc] (+)= packed A block * packed B block. Bias (first k block only): bias_m[i] per
+// row and/or bias_n[j] per column.
+template <class T>
+void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const T* pa, const T* pb, T* c, int64_t ldc, bool accumulate,
+                  const T* bias_m, const T* bias_n) {
+  constexpr int MR = Blocking<T>::MR;
+  constexpr int NR = Blocking<T>::NR;
+  for (int64_t j = 0; j < nc; j += NR) {
+    const int nr = int(std::min<int64_t>(NR, nc - j));
+    const T* b_panel = pb + j * kc;
+    for (int64_t i = 0; i < mc; i += MR) {
+      const int mr = int(std::min<int64_t>(MR, mc - i));
+      Ukernel<T>::run(kc, pa + i * kc, b_panel, c + i * ldc + j, ldc, mr, nr, accumulate,
+                      bias_m ? bias_m + i : nullptr, bias_n ? bias_n + j : nullptr);
+    }
+  }
+}
+
+// Packs a whole strided matrix B[K x N] in KC-deep blocks: block kb (rows k0..k0+kc) starts at
+// k0 * round_up(N, NR); within it, NR panels as in pack_b_block. Used for weights.
+template <class T>
+int64_t packed_b_size(int64_t K, int64_t N) {
+  return K * round_up(N, Blocking<T>::NR);
+}
+
+template <class T>
+int64_t packed_a_size(int64_t M, int64_t K) {
+  return K * round_up(M, Blocking<T>::MR);
+}
+
+// Fill `dest` with every KC block of B, in parallel over (k block, panel).
+template <class T>
+void pack_b_full(T* dest, const T* src, int64_t rs, int64_t cs, int64_t K, int64_t N, Runner& runner) {
+  constexpr int NR = Blocking<T>::NR;
+  const int64_t KC = Blocking<T>::KC;
+  const int64_t kblocks = ceil_div(K, KC), panels = ceil_div(N, NR), np = round_up(N, NR);
+  parallel_for(runner, kblocks * panels, [&](int64_t task, int) {
+    const int64_t k0 = task / panels * KC, j = task % panels * NR;
+    const int64_t kc = std::min(KC, K - k0);
+    pack_b_panel(dest + k0 * np + j * kc, src + k0 * rs + j * cs, rs, cs, int(std::min<int64_t>(NR, N - j)), kc);
+  });
+}
+
+template <class T>
+void pack_a_full(T* dest, const T* src, int64_t rs, int64_t cs, int64_t M, int64_t K, Runner& runner) {
+  constexpr int MR = Blocking<T>::MR;
+  const int64_t KC = Blocking<T>::KC;
+  const int64_t kblocks = ceil_div(K, KC), panels = ceil_div(M, MR), mp = round_up(M, MR);
+  parallel_for(runner, kblocks * panels, [&](int64_t task, int) {
+    const int64_t k0 = task / panels * KC, i = task % panels * MR;
+    const int64_t kc = std::min(KC, K - k0);
+    pack_a_panel(dest + k0 * mp + i * kc, src + i * rs + k0 * cs, rs, cs, int(std::min<int64_t>(MR, M - i)), kc);
+  });
+}

@@ -1,0 +1,37 @@
+// The kernel entry points. Each ISA translation unit (generic, AVX2+FMA, AVX-512) fills one
+// KernelTable from the same templated sources compiled with its own flags; the runtime picks
+// the table once from cpuid (or CONVKIT_ISA). Callers validate() shapes before calling.
+#pragma once
+
+#include "common.hpp"
+
+namespace convkit {
+
+template <class T>
+struct KernelOps {
+  // y = conv(x, w) + b; b may be null.
+  void (*conv2d_forward)(const ConvShape&, const T* x, const T* w, const T* b, T* y, Runner&);
+  // dx = gradient of conv w.r.t. x, given dy (overwrites dx).
+  void (*conv2d_backward_input)(const ConvShape&, const T* dy, const T* w, T* dx, Runner&);
+  // dw (and db unless null) from dy and x (overwrites both).
+  void (*conv2d_backward_filter)(const ConvShape&, const T* dy, const T* x, T* dw, T* db, Runner&);
+  // Max mode writes argmax unless it is null; avg mode ignores it.
+  void (*pool2d_forward)(const PoolShape&, const T* x, T* y, int32_t* argmax, Runner&);
+  // Max mode reads argmax (required); avg mode ignores it. Overwrites dx.
+  void (*pool2d_backward)(const PoolShape&, const T* dy, const int32_t* argmax, T* dx, Runner&);
+  void (*zero_pad)(const PadShape&, const T* x, T* y, Runner&);
+};
+
+struct KernelTable {
+  const char* isa;  // "avx512", "avx2", "generic"
+  int gemm_mr_f32, gemm_nr_f32, gemm_mr_f64, gemm_nr_f64;
+  KernelOps<float> f32;
+  KernelOps<double> f64;
+};
+
+// Defined by the ISA translation units; null where the build has no such unit (e.g. arm64).
+const KernelTable* kernel_table_generic();
+const KernelTable* kernel_table_avx2();
+const KernelTable* kernel_table_avx512();
+
+}  // namespace convkit

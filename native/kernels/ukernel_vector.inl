@@ -1,0 +1,59 @@
+// Register-blocked micro-kernel for a SIMD ISA, written once over a vector-traits class V
+// (V::T element type, V::L lanes, load/store/fmadd/add/set1/zero). The C tile is MR rows x two
+// vectors, held in 2*MR registers for the whole k loop; each k step loads two vectors of the
+// packed B panel and broadcasts MR elements of the packed A panel. Interface: see
+// ukernel_generic.inl.
+template <class V, int Rows>
+struct VectorUkernel {
+  using T = typename V::T;
+  using Vec = typename V::Vec;
+  static constexpr int MR = Rows;
+  static constexpr int NR = 2 * V::L;
+
+  static void run(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int mr, int nr, bool accumulate,
+                  const T* bias_m, const T* bias_n) {
+    Vec acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) acc0[i] = acc1[i] = V::zero();
+    for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
+      const Vec b0 = V::load(b), b1 = V::load(b + V::L);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const Vec ai = V::set1(a[i]);
+        acc0[i] = V::fmadd(ai, b0, acc0[i]);
+        acc1[i] = V::fmadd(ai, b1, acc1[i]);
+      }
+    }
+    alignas(64) T tile[NR];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      if (i >= mr) break;
+      T* ci = c + i * ldc;
+      if (nr == NR) {
+        Vec v0 = acc0[i], v1 = acc1[i];
+        if (accumulate) {
+          v0 = V::add(v0, V::load(ci));
+          v1 = V::add(v1, V::load(ci + V::L));
+        } else {
+          if (bias_n) {
+            v0 = V::add(v0, V::load(bias_n));
+            v1 = V::add(v1, V::load(bias_n + V::L));
+          }
+          if (bias_m) {
+            const Vec row_bias = V::set1(bias_m[i]);
+            v0 = V::add(v0, row_bias);
+            v1 = V::add(v1, row_bias);
+          }
+        }
+        V::store(ci, v0);
+        V::store(ci + V::L, v1);
+      } else {
+        V::store(tile, acc0[i]);
+        V::store(tile + V::L, acc1[i]);
+        const T row_bias = bias_m ? bias_m[i] : T(0);
+        for (int j = 0; j < nr; ++j)
+          ci[j] = accumulate ? ci[j] + tile[j] : tile[j] + row_bias + (bias_n ? bias_n[j] : T(0));
+      }
+    }
+  }
+};

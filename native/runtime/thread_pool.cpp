@@ -1,0 +1,146 @@
+#include "thread_pool.hpp"
+
+#include <cstdlib>
+#include <string>
+
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
+namespace convkit {
+
+ThreadPool::ThreadPool(int threads) : threads_(threads < 1 ? 1 : threads) {
+  scratch_.resize(kMaxThreads + 1, std::vector<Scratch>(kSlots));
+  start_workers();
+}
+
+ThreadPool::~ThreadPool() {
+  stop_workers();
+  for (auto& row : scratch_)
+    for (auto& s : row) aligned_free(s.ptr);
+}
+
+void ThreadPool::start_workers() {
+  stopping_ = false;
+  for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+void ThreadPool::stop_workers() {
+  {
+    std::lock_guard<std::mutex> lock(job_mutex_);
+    stopping_ = true;
+  }
+  job_cv_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+}
+
+void ThreadPool::set_num_threads(int threads) {
+  if (threads < 1 || threads > kMaxThreads)
+    throw Error("ERR_ARG", "threads must be an integer in [1, " + std::to_string(kMaxThreads) + "], got " +
+                               std::to_string(threads));
+  std::lock_guard<std::mutex> op(op_mutex_);
+  if (threads == threads_) return;
+  stop_workers();
+  threads_ = threads;
+  start_workers();
+}
+
+void ThreadPool::run_share(int thread) {
+  const int64_t begin = ntasks_ * thread / threads_;
+  const int64_t end = ntasks_ * (thread + 1) / threads_;
+  try {
+    for (int64_t t = begin; t < end; ++t) fn_(ctx_, t, thread);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(job_mutex_);
+    if (!error_) error_ = std::current_exception();
+  }
+}
+
+void ThreadPool::worker_loop(int index) {
+  uint64_t seen = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(job_mutex_);
+      job_cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      if (stopping_) return;
+      seen = generation_;
+    }
+    run_share(index);
+    {
+      std::lock_guard<std::mutex> lock(job_mutex_);
+      if (--pending_ == 0) done_cv_.notify_one();
+    }
+  }
+}
+
+void ThreadPool::run(int64_t ntasks, void (*fn)(void*, int64_t, int), void* ctx) {
+  if (ntasks <= 0) return;
+  if (threads_ == 1 || ntasks == 1) {
+    for (int64_t t = 0; t < ntasks; ++t) fn(ctx, t, 0);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(job_mutex_);
+    ntasks_ = ntasks;
+    fn_ = fn;
+    ctx_ = ctx;
+    error_ = nullptr;
+    pending_ = threads_ - 1;
+    ++generation_;
+  }
+  job_cv_.notify_all();
+  run_share(0);
+  std::exception_ptr error;
+  {
+    std::unique_lock<std::mutex> lock(job_mutex_);
+    done_cv_.wait(lock, [&] { return pending_ == 0; });
+    error = error_;
+    error_ = nullptr;
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+void* ThreadPool::scratch(int thread, int slot, size_t bytes) {
+  if (thread < 0 || thread > threads_ || slot < 0 || slot >= kSlots)
+    throw Error("ERR_INTERNAL", "scratch index out of range");
+  // The extra index threads_ is the op's shared buffer; keep it in the last row so that it
+  // survives thread-count changes.
+  Scratch& s = scratch_[thread == threads_ ? kMaxThreads : thread][slot];
+  if (s.size < bytes) {
+    aligned_free(s.ptr);
+    s.ptr = nullptr;
+    s.size = 0;
+    s.ptr = aligned_alloc_or_throw(bytes);
+    s.size = bytes;
+  }
+  return s.ptr;
+}
+
+int available_cpus() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+#endif
+  unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? int(n) : 1;
+}
+
+ThreadPool& global_pool() {
+  // Never destroyed: worker threads must not be joined from static destructors at exit.
+  static ThreadPool* pool = [] {
+    int threads = available_cpus();
+    if (const char* env = std::getenv("CONVKIT_NUM_THREADS")) {
+      int v = std::atoi(env);
+      if (v >= 1 && v <= ThreadPool::kMaxThreads) threads = v;
+    }
+    if (threads > ThreadPool::kMaxThreads) threads = ThreadPool::kMaxThreads;
+    return new ThreadPool(threads);
+  }();
+  return *pool;
+}
+
+}  // namespace convkit

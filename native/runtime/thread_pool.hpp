@@ -1,0 +1,80 @@
+// One persistent pool of worker threads shared by every op (and every worker_threads
+// environment) in the process. An op takes the pool for its whole duration through a Lease, so
+// concurrent async ops queue here instead of oversubscribing the cores.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "../kernels/common.hpp"
+
+namespace convkit {
+
+class ThreadPool : public Runner {
+ public:
+  explicit ThreadPool(int threads);
+  ~ThreadPool() override;
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int num_threads() const override { return threads_; }
+  void run(int64_t ntasks, void (*fn)(void*, int64_t, int), void* ctx) override;
+  void* scratch(int thread, int slot, size_t bytes) override;
+
+  // Holds the pool exclusively; the thread count can only change between leases.
+  class Lease {
+   public:
+    explicit Lease(ThreadPool& pool) : pool_(pool), lock_(pool.op_mutex_) {}
+    Runner& runner() { return pool_; }
+
+   private:
+    ThreadPool& pool_;
+    std::unique_lock<std::mutex> lock_;
+  };
+
+  // Waits for the op in flight (if any), then resizes. 1 <= threads <= kMaxThreads.
+  void set_num_threads(int threads);
+  static constexpr int kMaxThreads = 256;
+
+ private:
+  void start_workers();
+  void stop_workers();
+  void worker_loop(int index);
+  void run_share(int thread);
+
+  int threads_;
+  std::mutex op_mutex_;  // one op at a time
+
+  // Job state, guarded by job_mutex_.
+  std::mutex job_mutex_;
+  std::condition_variable job_cv_;
+  std::condition_variable done_cv_;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stopping_ = false;
+  int64_t ntasks_ = 0;
+  void (*fn_)(void*, int64_t, int) = nullptr;
+  void* ctx_ = nullptr;
+  std::exception_ptr error_;
+  std::vector<std::thread> workers_;
+
+  struct Scratch {
+    void* ptr = nullptr;
+    size_t size = 0;
+  };
+  std::vector<std::vector<Scratch>> scratch_;  // [thread (+1 shared)][slot]
+};
+
+// The process-wide pool, created on first use with as many threads as CPUs available to the
+// process (sched_getaffinity), or CONVKIT_NUM_THREADS when set.
+ThreadPool& global_pool();
+
+// CPUs this process may run on.
+int available_cpus();
+
+}  // namespace convkit

@@ -1,0 +1,253 @@
+// Convolution kernels of every ISA this CPU supports against a direct-loop reference, on random
+// shapes crossing the GEMM tile edges, both layouts, float and double, 1 to 3 threads.
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../kernels/kernels.hpp"
+#include "../runtime/dispatch.hpp"
+#include "../runtime/thread_pool.hpp"
+
+using namespace convkit;
+
+namespace {
+
+int passed = 0, failed = 0;
+
+// Logical accessors independent of layout.
+struct Indexer {
+  const ConvShape& s;
+  int64_t x(int64_t n, int64_t c, int64_t h, int64_t w) const {
+    return s.layout == Layout::NHWC ? ((n * s.h + h) * s.w + w) * s.c + c : ((n * s.c + c) * s.h + h) * s.w + w;
+  }
+  int64_t y(int64_t n, int64_t c, int64_t h, int64_t w) const {
+    return s.layout == Layout::NHWC ? ((n * s.oh + h) * s.ow + w) * s.cout + c
+                                    : ((n * s.cout + c) * s.oh + h) * s.ow + w;
+  }
+  // o: output channel, i: input channel within the group.
+  int64_t w(int64_t o, int64_t i, int64_t kh, int64_t kw) const {
+    const int64_t cg = s.cin_per_group();
+    return s.layout == Layout::NHWC ? ((kh * s.kw + kw) * cg + i) * s.cout + o : ((o * cg + i) * s.kh + kh) * s.kw + kw;
+  }
+};
+
+// Calls f(n, o, oh, ow, c, ih, iw, kh, kw, i) for every in-bounds term of the convolution sum.
+template <class F>
+void for_each_term(const ConvShape& s, F f) {
+  const int64_t cg = s.cin_per_group(), coutg = s.cout_per_group();
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t o = 0; o < s.cout; ++o)
+      for (int64_t oh = 0; oh < s.oh; ++oh)
+        for (int64_t ow = 0; ow < s.ow; ++ow)
+          for (int64_t i = 0; i < cg; ++i)
+            for (int64_t kh = 0; kh < s.kh; ++kh)
+              for (int64_t kw = 0; kw < s.kw; ++kw) {
+                const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+                const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+                if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
+                f(n, o, oh, ow, o / coutg * cg + i, ih, iw, kh, kw, i);
+              }
+}
+
+struct Reference {
+  std::vector<double> y, dx, dw, db;
+};
+
+Reference reference(const ConvShape& s, const std::vector<double>& x, const std::vector<double>& w,
+                    const std::vector<double>& b, const std::vector<double>& dy) {
+  Indexer ix{s};
+  Reference r;
+  r.y.assign(s.y_size(), 0.0);
+  r.dx.assign(s.x_size(), 0.0);
+  r.dw.assign(s.w_size(), 0.0);
+  r.db.assign(s.cout, 0.0);
+  for_each_term(s, [&](int64_t n, int64_t o, int64_t oh, int64_t ow, int64_t c, int64_t ih, int64_t iw, int64_t kh,
+                       int64_t kw, int64_t i) {
+    const int64_t yi = ix.y(n, o, oh, ow), xi = ix.x(n, c, ih, iw), wi = ix.w(o, i, kh, kw);
+    r.y[yi] += x[xi] * w[wi];
+    r.dx[xi] += dy[yi] * w[wi];
+    r.dw[wi] += dy[yi] * x[xi];
+  });
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t o = 0; o < s.cout; ++o)
+      for (int64_t oh = 0; oh < s.oh; ++oh)
+        for (int64_t ow = 0; ow < s.ow; ++ow) {
+          r.y[ix.y(n, o, oh, ow)] += b[o];
+          r.db[o] += dy[ix.y(n, o, oh, ow)];
+        }
+  return r;
+}
+
+template <class T>
+void compare(const std::string& what, const std::vector<T>& got, const std::vector<double>& want, double rel) {
+  double worst = 0;
+  size_t worst_at = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const double err = std::fabs(double(got[i]) - want[i]) / (1.0 + std::fabs(want[i]));
+    if (!(err <= worst)) worst = err, worst_at = i;
+  }
+  if (worst <= rel) {
+    ++passed;
+  } else {
+    ++failed;
+    std::printf("FAIL %s: element %zu got %.17g want %.17g (scaled error %.3g > %.3g)\n", what.c_str(), worst_at,
+                double(got[worst_at]), want[worst_at], worst, rel);
+  }
+}
+
+template <class T>
+std::vector<T> cast(const std::vector<double>& v) {
+  return std::vector<T>(v.begin(), v.end());
+}
+
+template <class T>
+void check(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, const std::string& label, std::mt19937& rng) {
+  std::uniform_real_distribution<double> dist(-1, 1);
+  auto random = [&](int64_t count) {
+    std::vector<double> v(count);
+    // Round through T so that the reference sees exactly the values the kernel sees.
+    for (auto& e : v) e = double(T(dist(rng)));
+    return v;
+  };
+  const auto x = random(s.x_size()), w = random(s.w_size()), b = random(s.cout), dy = random(s.y_size());
+  const Reference ref = reference(s, x, w, b, dy);
+  const double rel = sizeof(T) == 4 ? 2e-5 : 1e-12;
+
+  auto xt = cast<T>(x), wt = cast<T>(w), bt = cast<T>(b), dyt = cast<T>(dy);
+  std::vector<T> y(s.y_size(), T(7)), dx(s.x_size(), T(7)), dw(s.w_size(), T(7)), db(s.cout, T(7));
+  ops.conv2d_forward(s, xt.data(), wt.data(), bt.data(), y.data(), runner);
+  compare(label + " forward", y, ref.y, rel);
+  ops.conv2d_backward_input(s, dyt.data(), wt.data(), dx.data(), runner);
+  compare(label + " backward input", dx, ref.dx, rel);
+  ops.conv2d_backward_filter(s, dyt.data(), xt.data(), dw.data(), db.data(), runner);
+  compare(label + " backward filter", dw, ref.dw, rel);
+  compare(label + " backward bias", db, ref.db, rel);
+
+  // Without bias: forward is the biased result minus b.
+  std::vector<double> unbiased = ref.y;
+  Indexer ix{s};
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t o = 0; o < s.cout; ++o)
+      for (int64_t oh = 0; oh < s.oh; ++oh)
+        for (int64_t ow = 0; ow < s.ow; ++ow) unbiased[ix.y(n, o, oh, ow)] -= b[o];
+  ops.conv2d_forward(s, xt.data(), wt.data(), nullptr, y.data(), runner);
+  compare(label + " forward without bias", y, unbiased, rel);
+}
+
+int64_t out_size(int64_t in, int64_t pad_lo, int64_t pad_hi, int64_t k, int64_t d, int64_t stride) {
+  const int64_t span = d * (k - 1) + 1;
+  return in + pad_lo + pad_hi < span ? 0 : (in + pad_lo + pad_hi - span) / stride + 1;
+}
+
+std::vector<ConvShape> shapes(std::mt19937& rng) {
+  std::vector<ConvShape> out;
+  auto pick = [&](int lo, int hi) { return int64_t(std::uniform_int_distribution<int>(lo, hi)(rng)); };
+  // Fixed cases: pointwise, depthwise, large channel counts crossing the KC/MC/NC blocks.
+  struct Fixed {
+    int64_t n, c, h, w, cout, k, stride, pad, groups, dilation;
+  };
+  const Fixed fixed[] = {{2, 16, 9, 7, 40, 1, 1, 0, 1, 1},   {1, 8, 12, 13, 8, 3, 1, 1, 8, 1},
+                         {1, 300, 5, 6, 33, 1, 1, 0, 1, 1},  {2, 40, 10, 9, 70, 3, 1, 1, 1, 1},
+                         {1, 3, 30, 31, 17, 7, 2, 3, 1, 1},  {3, 6, 11, 8, 12, 3, 2, 2, 3, 2},
+                         {1, 70, 6, 6, 200, 3, 1, 1, 1, 1},  {2, 4, 5, 5, 6, 5, 1, 2, 2, 1}};
+  for (const auto& f : fixed) {
+    ConvShape s;
+    s.n = f.n, s.c = f.c, s.h = f.h, s.w = f.w, s.cout = f.cout, s.kh = s.kw = f.k, s.groups = f.groups;
+    s.stride_h = s.stride_w = f.stride;
+    s.pad_top = s.pad_left = s.pad_bottom = s.pad_right = f.pad;
+    s.dilation_h = s.dilation_w = f.dilation;
+    out.push_back(s);
+  }
+  while (out.size() < 40) {
+    ConvShape s;
+    s.groups = pick(1, 3);
+    s.c = s.groups * pick(1, 5);
+    s.cout = s.groups * pick(1, 6);
+    s.n = pick(1, 3), s.h = pick(1, 12), s.w = pick(1, 12), s.kh = pick(1, 4), s.kw = pick(1, 4);
+    s.stride_h = pick(1, 3), s.stride_w = pick(1, 3), s.dilation_h = pick(1, 2), s.dilation_w = pick(1, 2);
+    s.pad_top = pick(0, 3), s.pad_left = pick(0, 3), s.pad_bottom = pick(0, 3), s.pad_right = pick(0, 3);
+    out.push_back(s);
+  }
+  std::vector<ConvShape> valid;
+  for (auto s : out) {
+    s.oh = out_size(s.h, s.pad_top, s.pad_bottom, s.kh, s.dilation_h, s.stride_h);
+    s.ow = out_size(s.w, s.pad_left, s.pad_right, s.kw, s.dilation_w, s.stride_w);
+    if (s.oh < 1 || s.ow < 1) continue;
+    valid.push_back(s);
+  }
+  return valid;
+}
+
+std::string describe(const ConvShape& s) {
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "%s n%lld c%lld %lldx%lld -> %lld k%lldx%lld s%lldx%lld p%lld,%lld,%lld,%lld d%lldx%lld g%lld",
+                s.layout == Layout::NHWC ? "NHWC" : "NCHW", (long long)s.n, (long long)s.c, (long long)s.h,
+                (long long)s.w, (long long)s.cout, (long long)s.kh, (long long)s.kw, (long long)s.stride_h,
+                (long long)s.stride_w, (long long)s.pad_top, (long long)s.pad_left, (long long)s.pad_bottom,
+                (long long)s.pad_right, (long long)s.dilation_h, (long long)s.dilation_w, (long long)s.groups);
+  return buf;
+}
+
+void expect_error(const char* what, const char* code, ConvShape s) {
+  try {
+    validate(s);
+    ++failed;
+    std::printf("FAIL %s: validate accepted it\n", what);
+  } catch (const Error& e) {
+    if (std::string(e.code()) == code) {
+      ++passed;
+    } else {
+      ++failed;
+      std::printf("FAIL %s: code %s, want %s (%s)\n", what, e.code(), code, e.what());
+    }
+  }
+}
+
+void validation_checks() {
+  ConvShape good;
+  good.n = 1, good.c = 4, good.h = 5, good.w = 5, good.cout = 6, good.kh = good.kw = 3, good.oh = good.ow = 3;
+  validate(good);
+  ConvShape s = good;
+  s.groups = 3;
+  expect_error("groups not dividing channels", "ERR_SHAPE", s);
+  s = good, s.oh = 4;
+  expect_error("wrong output size", "ERR_SHAPE", s);
+  s = good, s.kh = 7, s.oh = 0;
+  expect_error("kernel larger than input", "ERR_SHAPE", s);
+  s = good, s.n = 0;
+  expect_error("zero batch", "ERR_SHAPE", s);
+  s = good, s.n = int64_t(1) << 40, s.c = int64_t(1) << 20;
+  expect_error("overflowing sizes", "ERR_TOO_LARGE", s);
+  s = good, s.pad_top = -1;
+  expect_error("negative padding", "ERR_ARG", s);
+}
+
+}  // namespace
+
+int main() {
+  validation_checks();
+  std::mt19937 rng(1234);
+  const auto cases = shapes(rng);
+  ThreadPool pool3(3), pool2(2);
+  SerialRunner serial;
+  Runner* runners[] = {&serial, &pool2, &pool3};
+  for (const std::string& isa : supported_isas()) {
+    const KernelTable* table = kernel_table_named(isa);
+    int before = failed;
+    for (size_t i = 0; i < cases.size(); ++i)
+      for (Layout layout : {Layout::NHWC, Layout::NCHW}) {
+        ConvShape s = cases[i];
+        s.layout = layout;
+        validate(s);
+        Runner& runner = *runners[i % 3];
+        const std::string label = isa + " " + describe(s) + " threads " + std::to_string(runner.num_threads());
+        check(table->f32, s, runner, label + " f32", rng);
+        check(table->f64, s, runner, label + " f64", rng);
+      }
+    std::printf("%s: %zu shapes x 2 layouts x 2 dtypes, %d failures\n", isa.c_str(), cases.size(), failed - before);
+  }
+  std::printf("test_conv: %d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
