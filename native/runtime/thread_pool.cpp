@@ -22,7 +22,9 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::start_workers() {
   stopping_ = false;
-  for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  // New workers must wait for the next job, not re-run the last one.
+  const uint64_t current = generation_;
+  for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i, current] { worker_loop(i, current); });
 }
 
 void ThreadPool::stop_workers() {
@@ -57,8 +59,7 @@ void ThreadPool::run_share(int thread) {
   }
 }
 
-void ThreadPool::worker_loop(int index) {
-  uint64_t seen = 0;
+void ThreadPool::worker_loop(int index, uint64_t seen) {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(job_mutex_);

@@ -44,7 +44,7 @@ class ThreadPool : public Runner {
  private:
   void start_workers();
   void stop_workers();
-  void worker_loop(int index);
+  void worker_loop(int index, uint64_t seen);
   void run_share(int thread);
 
   int threads_;

@@ -151,7 +151,9 @@ std::vector<ConvShape> shapes(std::mt19937& rng) {
   const Fixed fixed[] = {{2, 16, 9, 7, 40, 1, 1, 0, 1, 1},   {1, 8, 12, 13, 8, 3, 1, 1, 8, 1},
                          {1, 300, 5, 6, 33, 1, 1, 0, 1, 1},  {2, 40, 10, 9, 70, 3, 1, 1, 1, 1},
                          {1, 3, 30, 31, 17, 7, 2, 3, 1, 1},  {3, 6, 11, 8, 12, 3, 2, 2, 3, 2},
-                         {1, 70, 6, 6, 200, 3, 1, 1, 1, 1},  {2, 4, 5, 5, 6, 5, 1, 2, 2, 1}};
+                         {1, 70, 6, 6, 200, 3, 1, 1, 1, 1},  {2, 4, 5, 5, 6, 5, 1, 2, 2, 1},
+                         {2, 6, 9, 10, 12, 3, 2, 1, 6, 2},   {1, 4, 7, 7, 12, 5, 1, 2, 4, 1},
+                         {2, 40, 6, 5, 40, 3, 1, 1, 40, 1}};
   for (const auto& f : fixed) {
     ConvShape s;
     s.n = f.n, s.c = f.c, s.h = f.h, s.w = f.w, s.cout = f.cout, s.kh = s.kw = f.k, s.groups = f.groups;
@@ -224,10 +226,39 @@ void validation_checks() {
   expect_error("negative padding", "ERR_ARG", s);
 }
 
+// Every task runs exactly once, also after the pool grew or shrank between jobs (new workers
+// must not replay the previous job).
+void thread_pool_checks() {
+  ThreadPool pool(2);
+  for (int threads : {2, 3, 1, 4, 2}) {
+    pool.set_num_threads(threads);
+    std::vector<int> runs(97, 0);
+    parallel_for(pool, int64_t(runs.size()), [&](int64_t task, int) { ++runs[task]; });
+    bool once = true;
+    for (int count : runs) once = once && count == 1;
+    if (once) {
+      ++passed;
+    } else {
+      ++failed;
+      std::printf("FAIL thread pool with %d threads ran a task other than once\n", threads);
+    }
+  }
+  try {
+    parallel_for(pool, 8, [&](int64_t task, int) {
+      if (task == 5) throw Error("ERR_ARG", "task failure");
+    });
+    ++failed;
+    std::printf("FAIL thread pool swallowed a task's exception\n");
+  } catch (const Error& e) {
+    ++passed;
+  }
+}
+
 }  // namespace
 
 int main() {
   validation_checks();
+  thread_pool_checks();
   std::mt19937 rng(1234);
   const auto cases = shapes(rng);
   ThreadPool pool3(3), pool2(2);

@@ -1,0 +1,96 @@
+// Loads the native addon once, on first use, so that `tensor()` and the types work even before
+// the addon is built, and so that a missing build gets an error saying how to build it.
+import * as fs from 'fs';
+import * as path from 'path';
+import { ConvkitError, fromNative } from './errors';
+import type { FloatArray } from './tensor';
+
+/** The functions of build/Release/convkit.node; all arrays are written in place. */
+export interface NativeBinding {
+  conv2dForward(x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray, params: number[]): void;
+  conv2dBackwardInput(dy: FloatArray, w: FloatArray, dx: FloatArray, params: number[]): void;
+  conv2dBackwardFilter(dy: FloatArray, x: FloatArray, dw: FloatArray, db: FloatArray | null, params: number[]): void;
+  pool2dForward(x: FloatArray, y: FloatArray, argmax: Int32Array | null, params: number[]): void;
+  pool2dBackward(dy: FloatArray, argmax: Int32Array | null, dx: FloatArray, params: number[]): void;
+  zeroPad(x: FloatArray, y: FloatArray, params: number[]): void;
+  conv2dForwardAsync(x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray, params: number[]): Promise<void>;
+  conv2dBackwardInputAsync(dy: FloatArray, w: FloatArray, dx: FloatArray, params: number[]): Promise<void>;
+  conv2dBackwardFilterAsync(
+    dy: FloatArray,
+    x: FloatArray,
+    dw: FloatArray,
+    db: FloatArray | null,
+    params: number[],
+  ): Promise<void>;
+  pool2dForwardAsync(x: FloatArray, y: FloatArray, argmax: Int32Array | null, params: number[]): Promise<void>;
+  pool2dBackwardAsync(dy: FloatArray, argmax: Int32Array | null, dx: FloatArray, params: number[]): Promise<void>;
+  zeroPadAsync(x: FloatArray, y: FloatArray, params: number[]): Promise<void>;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  isa(): string;
+  supportedIsas(): string[];
+  buildInfo(): Record<string, unknown>;
+}
+
+/** The kernels that have a sync and an `Async` twin. */
+export type KernelName = 'conv2dForward' | 'conv2dBackwardInput' | 'conv2dBackwardFilter' | 'pool2dForward' | 'pool2dBackward' | 'zeroPad';
+
+const KERNELS: readonly KernelName[] = [
+  'conv2dForward',
+  'conv2dBackwardInput',
+  'conv2dBackwardFilter',
+  'pool2dForward',
+  'pool2dBackward',
+  'zeroPad',
+];
+const UTILITIES = ['setNumThreads', 'getNumThreads', 'isa', 'supportedIsas', 'buildInfo'] as const;
+
+// dist/binding.js -> package root.
+const PACKAGE_ROOT = path.resolve(__dirname, '..');
+const CANDIDATES = ['build/Release/convkit.node', 'build/Debug/convkit.node'];
+const HOW_TO_BUILD = 'run `npm run build:native` (node-gyp) or `npm run build:cmake` (cmake-js) in the convkit package';
+
+let loaded: NativeBinding | undefined;
+
+export function native(): NativeBinding {
+  return loaded ?? (loaded = load());
+}
+
+function load(): NativeBinding {
+  const file = CANDIDATES.map((relative) => path.join(PACKAGE_ROOT, relative)).find((candidate) => fs.existsSync(candidate));
+  if (file === undefined) {
+    throw new ConvkitError(
+      'ERR_NATIVE_MISSING',
+      `convkit: the native addon is not built (looked for ${CANDIDATES.join(' and ')} under ${PACKAGE_ROOT}); ${HOW_TO_BUILD}`,
+    );
+  }
+  let binding: Record<string, unknown>;
+  try {
+    binding = require(file) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConvkitError(
+      'ERR_NATIVE_MISSING',
+      `convkit: the native addon ${file} failed to load (${(error as Error).message}); ${HOW_TO_BUILD}`,
+      { cause: error },
+    );
+  }
+  const expected = [...KERNELS, ...KERNELS.map((name) => `${name}Async`), ...UTILITIES];
+  const missing = expected.filter((name) => typeof binding[name] !== 'function');
+  if (missing.length > 0) {
+    throw new ConvkitError(
+      'ERR_NATIVE_MISSING',
+      `convkit: the native addon ${file} lacks ${missing.join(', ')} (an outdated build?); ${HOW_TO_BUILD}`,
+    );
+  }
+  return binding as unknown as NativeBinding;
+}
+
+/** Calls a native function, turning what it throws into a ConvkitError. */
+export function callNative<R>(call: (binding: NativeBinding) => R): R {
+  const binding = native();
+  try {
+    return call(binding);
+  } catch (error) {
+    throw fromNative(error);
+  }
+}

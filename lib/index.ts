@@ -1,0 +1,35 @@
+// convkit: 2-D convolution and pooling, forward and backward, on native kernels.
+export { ConvkitError } from './errors';
+export type { ErrorCode } from './errors';
+export { Tensor, tensor } from './tensor';
+export type { DType, FloatArray, Layout, NestedArray, TensorLike, TensorOptions } from './tensor';
+export { MAX_ELEMENTS } from './shapes';
+export type { Conv2dOptions, Pair, Pool2dOptions, PoolMode } from './shapes';
+export { Conv2dCache, Pool2dCache } from './caches';
+export {
+  avgPool2d,
+  buildInfo,
+  conv2d,
+  conv2dBackward,
+  conv2dBackwardFilter,
+  conv2dBackwardInput,
+  conv2dForward,
+  getNumThreads,
+  isa,
+  maxPool2d,
+  pool2dBackward,
+  pool2dForward,
+  setNumThreads,
+  supportedIsas,
+  zeroPad,
+} from './ops';
+export type {
+  AsyncOps,
+  BiasLike,
+  Conv2dForwardResult,
+  Conv2dGradients,
+  Pool2dForwardOptions,
+  Pool2dForwardResult,
+  ZeroPadOptions,
+} from './ops';
+export { asyncOps as async } from './ops';

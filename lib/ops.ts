@@ -1,0 +1,399 @@
+// The public ops. Each op is a plan function that validates its arguments, allocates its outputs
+// and says which native kernels to call; the sync API runs the plan with the blocking kernels and
+// `async` runs the same plan with their libuv twins. Validation therefore exists once.
+import { callNative, KernelName, native, NativeBinding } from './binding';
+import { Conv2dCache, Pool2dCache } from './caches';
+import { ConvkitError, fail, fromNative } from './errors';
+import {
+  checkedCount,
+  checkGradient,
+  checkOptions,
+  checkPoolMode,
+  checkSameDType,
+  checkShapeArg,
+  checkTensor,
+  Conv2dOptions,
+  convOutputAxes,
+  convOutputShape,
+  convParams,
+  dtypeOf,
+  padOutputShape,
+  padParams,
+  Pair,
+  Pool2dOptions,
+  PoolMode,
+  poolOutputAxes,
+  poolOutputShape,
+  poolParams,
+  resolveLayout,
+  wAxes,
+  xAxes,
+} from './shapes';
+import { DType, FloatArray, Layout, Tensor, TensorLike } from './tensor';
+
+export type BiasLike = TensorLike | Float32Array | Float64Array | null;
+
+export interface ZeroPadOptions {
+  layout?: Layout;
+}
+
+export interface Conv2dForwardResult {
+  output: Tensor;
+  cache: Conv2dCache;
+}
+
+export interface Conv2dGradients {
+  dx: Tensor;
+  dw: Tensor;
+  db: Tensor | null;
+}
+
+export interface Pool2dForwardOptions extends Pool2dOptions {
+  mode: PoolMode;
+}
+
+export interface Pool2dForwardResult {
+  output: Tensor;
+  cache: Pool2dCache;
+}
+
+type KernelCall = [KernelName, unknown[]];
+
+/** Validated, allocated work: the kernel calls to make, then the value to return. */
+interface Plan<R> {
+  calls: KernelCall[];
+  result: R;
+}
+
+const ASYNC_NAME: Record<KernelName, `${KernelName}Async`> = {
+  conv2dForward: 'conv2dForwardAsync',
+  conv2dBackwardInput: 'conv2dBackwardInputAsync',
+  conv2dBackwardFilter: 'conv2dBackwardFilterAsync',
+  pool2dForward: 'pool2dForwardAsync',
+  pool2dBackward: 'pool2dBackwardAsync',
+  zeroPad: 'zeroPadAsync',
+};
+
+type AnyKernel = (...args: unknown[]) => unknown;
+
+function runSync<R>(plan: Plan<R>): R {
+  const binding = native();
+  try {
+    for (const [name, args] of plan.calls) (binding[name] as AnyKernel)(...args);
+  } catch (error) {
+    throw fromNative(error);
+  }
+  return plan.result;
+}
+
+async function runAsync<R>(plan: () => Plan<R>): Promise<R> {
+  // Inside an async function, a validation error becomes a rejection.
+  const { calls, result } = plan();
+  const binding: NativeBinding = native();
+  try {
+    await Promise.all(calls.map(([name, args]) => (binding[ASYNC_NAME[name]] as AnyKernel)(...args)));
+  } catch (error) {
+    throw fromNative(error);
+  }
+  return result;
+}
+
+function allocate(op: string, name: string, dtype: DType, count: number): FloatArray {
+  try {
+    return dtype === 'float64' ? new Float64Array(count) : new Float32Array(count);
+  } catch (error) {
+    throw new ConvkitError('ERR_ALLOC', `${op}: could not allocate ${name} (${count} ${dtype} elements): ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function allocateIndices(op: string, count: number): Int32Array {
+  try {
+    return new Int32Array(count);
+  } catch (error) {
+    throw new ConvkitError('ERR_ALLOC', `${op}: could not allocate the argmax (${count} int32 elements): ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** A new tensor of this shape, checked against the size limits before allocation. */
+function output(op: string, name: string, shape: number[], dtype: DType, layout: Layout): Tensor {
+  return new Tensor(allocate(op, name, dtype, checkedCount(op, name, shape, dtype)), shape, layout);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plans
+
+function planZeroPad(x: TensorLike, pad: Pair, options?: ZeroPadOptions): Plan<Tensor> {
+  const op = 'zeroPad';
+  const opts = checkOptions(op, options);
+  const layout = resolveLayout(op, opts.layout, ['x', x]);
+  const input = checkTensor(op, 'x', x, xAxes(layout));
+  const params = padParams(op, layout, input.shape, pad);
+  const y = output(op, 'output', padOutputShape(layout, params), dtypeOf(input.data), layout);
+  return { calls: [['zeroPad', [input.data, y.data, params]]], result: y };
+}
+
+/** The bias as a typed array of Cout elements, with the shape db will take; null without bias. */
+function checkBias(op: string, b: unknown, cout: number, dtype: DType): { data: FloatArray; shape: number[] } | null {
+  if (b === null || b === undefined) return null;
+  let data: unknown;
+  let shape: number[];
+  if (b instanceof Float32Array || b instanceof Float64Array) {
+    data = b;
+    shape = [b.length];
+  } else if (typeof b === 'object' && !ArrayBuffer.isView(b)) {
+    ({ data } = b as TensorLike);
+    const given = (b as TensorLike).shape;
+    if (!(data instanceof Float32Array || data instanceof Float64Array)) {
+      return fail('ERR_DTYPE', op, 'b.data', 'a Float32Array or Float64Array', data);
+    }
+    const isVector = Array.isArray(given) && given.length === 1 && given[0] === cout;
+    const is4d = Array.isArray(given) && given.length === 4 && given[0] === 1 && given[1] === 1 && given[2] === 1 && given[3] === cout;
+    if (!isVector && !is4d) fail('ERR_SHAPE', op, 'b', `of shape [Cout] or [1, 1, 1, Cout] with Cout = ${cout}`, given);
+    shape = given.slice();
+  } else {
+    return fail('ERR_ARG', op, 'b', 'a Tensor, a Float32Array, a Float64Array or null', b);
+  }
+  const values = data as FloatArray;
+  if (values.length !== cout) throw new ConvkitError('ERR_SHAPE', `${op}: b must have Cout = ${cout} elements, got ${values.length}`);
+  checkSameDType(op, 'b', values, dtype, 'x');
+  return { data: values, shape };
+}
+
+function planConv2dForward(
+  op: string,
+  x: TensorLike,
+  w: TensorLike,
+  b: BiasLike | undefined,
+  options: Conv2dOptions | undefined,
+  keepCache: boolean,
+): Plan<{ output: Tensor; cache: Conv2dCache | null }> {
+  const opts = checkOptions(op, options);
+  const layout = resolveLayout(op, opts.layout, ['x', x]);
+  const input = checkTensor(op, 'x', x, xAxes(layout));
+  const dtype = dtypeOf(input.data);
+  const weights = checkTensor(op, 'w', w, wAxes(layout));
+  checkSameDType(op, 'w', weights.data, dtype, 'x');
+  const params = convParams(op, layout, input.shape, weights.shape, opts);
+  const bias = checkBias(op, b, params[7], dtype);
+  const y = output(op, 'output', convOutputShape(layout, params), dtype, layout);
+  const cache = keepCache
+    ? new Conv2dCache(
+        new Tensor(input.data, input.shape.slice(), layout),
+        new Tensor(weights.data, weights.shape.slice(), layout),
+        bias && bias.shape,
+        y.shape.slice(),
+        params,
+      )
+    : null;
+  return { calls: [['conv2dForward', [input.data, weights.data, bias && bias.data, y.data, params]]], result: { output: y, cache } };
+}
+
+function planConv2d(x: TensorLike, w: TensorLike, b?: BiasLike, options?: Conv2dOptions): Plan<Tensor> {
+  const { calls, result } = planConv2dForward('conv2d', x, w, b, options, false);
+  return { calls, result: result.output };
+}
+
+function planConv2dForwardWithCache(x: TensorLike, w: TensorLike, b?: BiasLike, options?: Conv2dOptions): Plan<Conv2dForwardResult> {
+  return planConv2dForward('conv2dForward', x, w, b, options, true) as Plan<Conv2dForwardResult>;
+}
+
+/** Throws ERR_CACHE if a cached array was detached (e.g. transferred to a worker) since the forward. */
+function checkCachedArray(op: string, name: string, data: { length: number }, expected: number): void {
+  if (data.length !== expected) {
+    throw new ConvkitError('ERR_CACHE', `${op}: the cache's ${name} now has ${data.length} elements instead of ${expected} (was its buffer detached?)`);
+  }
+}
+
+function planConv2dBackward(dOut: TensorLike, cache: Conv2dCache): Plan<Conv2dGradients> {
+  const op = 'conv2dBackward';
+  if (!(cache instanceof Conv2dCache)) fail('ERR_CACHE', op, 'cache', 'the Conv2dCache of a conv2dForward', cache);
+  const { x, w, layout, dtype, params } = cache;
+  const dy = checkGradient(op, dOut, layout, dtype, cache.outputShape, convOutputAxes(layout), 'the forward input');
+  checkCachedArray(op, 'x', x.data, x.shape[0] * x.shape[1] * x.shape[2] * x.shape[3]);
+  checkCachedArray(op, 'w', w.data, w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3]);
+  const dx = new Tensor(allocate(op, 'dx', dtype, x.data.length), x.shape.slice(), layout);
+  const dw = new Tensor(allocate(op, 'dw', dtype, w.data.length), w.shape.slice(), layout);
+  const db = cache.biasShape && new Tensor(allocate(op, 'db', dtype, params[7]), cache.biasShape.slice(), layout);
+  return {
+    calls: [
+      ['conv2dBackwardInput', [dy.data, w.data, dx.data, params]],
+      ['conv2dBackwardFilter', [dy.data, x.data, dw.data, db && db.data, params]],
+    ],
+    result: { dx, dw, db },
+  };
+}
+
+function planConv2dBackwardInput(dOut: TensorLike, w: TensorLike, xShape: readonly number[], options?: Conv2dOptions): Plan<Tensor> {
+  const op = 'conv2dBackwardInput';
+  const opts = checkOptions(op, options);
+  const layout = resolveLayout(op, opts.layout, ['dOut', dOut]);
+  const weights = checkTensor(op, 'w', w, wAxes(layout));
+  const dtype = dtypeOf(weights.data);
+  const inputShape = checkShapeArg(op, 'xShape', xShape, xAxes(layout));
+  const params = convParams(op, layout, inputShape, weights.shape, opts);
+  const dy = checkGradient(op, dOut, layout, dtype, convOutputShape(layout, params), convOutputAxes(layout), 'w');
+  const dx = output(op, 'dx', inputShape, dtype, layout);
+  return { calls: [['conv2dBackwardInput', [dy.data, weights.data, dx.data, params]]], result: dx };
+}
+
+function planConv2dBackwardFilter(dOut: TensorLike, x: TensorLike, wShape: readonly number[], options?: Conv2dOptions): Plan<Tensor> {
+  const op = 'conv2dBackwardFilter';
+  const opts = checkOptions(op, options);
+  const layout = resolveLayout(op, opts.layout, ['x', x], ['dOut', dOut]);
+  const input = checkTensor(op, 'x', x, xAxes(layout));
+  const dtype = dtypeOf(input.data);
+  const weightShape = checkShapeArg(op, 'wShape', wShape, wAxes(layout));
+  const params = convParams(op, layout, input.shape, weightShape, opts);
+  const dy = checkGradient(op, dOut, layout, dtype, convOutputShape(layout, params), convOutputAxes(layout), 'x');
+  const dw = output(op, 'dw', weightShape, dtype, layout);
+  return { calls: [['conv2dBackwardFilter', [dy.data, input.data, dw.data, null, params]]], result: dw };
+}
+
+function planPool2dForward(
+  op: string,
+  x: TensorLike,
+  options: Pool2dOptions | undefined,
+  mode: PoolMode,
+  keepCache: boolean,
+): Plan<{ output: Tensor; cache: Pool2dCache | null }> {
+  const opts = checkOptions(op, options);
+  const layout = resolveLayout(op, opts.layout, ['x', x]);
+  const input = checkTensor(op, 'x', x, xAxes(layout));
+  const dtype = dtypeOf(input.data);
+  const params = poolParams(op, layout, input.shape, opts, mode);
+  const y = output(op, 'output', poolOutputShape(layout, params), dtype, layout);
+  // Only a max-pool forward that will be differentiated needs the argmax.
+  const argmax = keepCache && mode === 'max' ? allocateIndices(op, y.data.length) : null;
+  const cache = keepCache ? new Pool2dCache(mode, layout, dtype, input.shape.slice(), y.shape.slice(), argmax, params) : null;
+  return { calls: [['pool2dForward', [input.data, y.data, argmax, params]]], result: { output: y, cache } };
+}
+
+function planMaxPool2d(x: TensorLike, options: Pool2dOptions): Plan<Tensor> {
+  const { calls, result } = planPool2dForward('maxPool2d', x, options, 'max', false);
+  return { calls, result: result.output };
+}
+
+function planAvgPool2d(x: TensorLike, options: Pool2dOptions): Plan<Tensor> {
+  const { calls, result } = planPool2dForward('avgPool2d', x, options, 'avg', false);
+  return { calls, result: result.output };
+}
+
+function planPool2dForwardWithCache(x: TensorLike, options: Pool2dForwardOptions): Plan<Pool2dForwardResult> {
+  const op = 'pool2dForward';
+  const mode = checkPoolMode(op, checkOptions(op, options).mode);
+  return planPool2dForward(op, x, options, mode, true) as Plan<Pool2dForwardResult>;
+}
+
+function planPool2dBackward(dOut: TensorLike, cache: Pool2dCache): Plan<Tensor> {
+  const op = 'pool2dBackward';
+  if (!(cache instanceof Pool2dCache)) fail('ERR_CACHE', op, 'cache', 'the Pool2dCache of a pool2dForward', cache);
+  const { layout, dtype, argmax } = cache;
+  const dy = checkGradient(op, dOut, layout, dtype, cache.outputShape, poolOutputAxes(layout), 'the forward input');
+  if (argmax) checkCachedArray(op, 'argmax', argmax, dy.data.length);
+  const dx = output(op, 'dx', cache.inputShape.slice(), dtype, layout);
+  return { calls: [['pool2dBackward', [dy.data, argmax, dx.data, cache.params]]], result: dx };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sync API
+
+/** Pads H and W with zeros: `pad` rows/columns on each side (`[ph, pw]` for different amounts). */
+export function zeroPad(x: TensorLike, pad: Pair, options?: ZeroPadOptions): Tensor {
+  return runSync(planZeroPad(x, pad, options));
+}
+
+/** 2-D convolution (cross-correlation). w is HWIO for NHWC, OIHW for NCHW; b has Cout elements or is null. */
+export function conv2d(x: TensorLike, w: TensorLike, b?: BiasLike, options?: Conv2dOptions): Tensor {
+  return runSync(planConv2d(x, w, b, options));
+}
+
+/** conv2d that also returns the cache conv2dBackward needs. */
+export function conv2dForward(x: TensorLike, w: TensorLike, b?: BiasLike, options?: Conv2dOptions): Conv2dForwardResult {
+  return runSync(planConv2dForwardWithCache(x, w, b, options));
+}
+
+/** Gradients of a convolution with respect to x, w and b, given the gradient of its output. */
+export function conv2dBackward(dOut: TensorLike, cache: Conv2dCache): Conv2dGradients {
+  return runSync(planConv2dBackward(dOut, cache));
+}
+
+/** Gradient with respect to the input of shape xShape (a transposed convolution of dOut). */
+export function conv2dBackwardInput(dOut: TensorLike, w: TensorLike, xShape: readonly number[], options?: Conv2dOptions): Tensor {
+  return runSync(planConv2dBackwardInput(dOut, w, xShape, options));
+}
+
+/** Gradient with respect to weights of shape wShape. */
+export function conv2dBackwardFilter(dOut: TensorLike, x: TensorLike, wShape: readonly number[], options?: Conv2dOptions): Tensor {
+  return runSync(planConv2dBackwardFilter(dOut, x, wShape, options));
+}
+
+export function maxPool2d(x: TensorLike, options: Pool2dOptions): Tensor {
+  return runSync(planMaxPool2d(x, options));
+}
+
+export function avgPool2d(x: TensorLike, options: Pool2dOptions): Tensor {
+  return runSync(planAvgPool2d(x, options));
+}
+
+/** A max or avg pool that also returns the cache pool2dBackward needs (for max: the argmax). */
+export function pool2dForward(x: TensorLike, options: Pool2dForwardOptions): Pool2dForwardResult {
+  return runSync(planPool2dForwardWithCache(x, options));
+}
+
+export function pool2dBackward(dOut: TensorLike, cache: Pool2dCache): Tensor {
+  return runSync(planPool2dBackward(dOut, cache));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Async API: the same ops, run off the JS thread; every failure is a rejection.
+
+export interface AsyncOps {
+  zeroPad(x: TensorLike, pad: Pair, options?: ZeroPadOptions): Promise<Tensor>;
+  conv2d(x: TensorLike, w: TensorLike, b?: BiasLike, options?: Conv2dOptions): Promise<Tensor>;
+  conv2dForward(x: TensorLike, w: TensorLike, b?: BiasLike, options?: Conv2dOptions): Promise<Conv2dForwardResult>;
+  conv2dBackward(dOut: TensorLike, cache: Conv2dCache): Promise<Conv2dGradients>;
+  conv2dBackwardInput(dOut: TensorLike, w: TensorLike, xShape: readonly number[], options?: Conv2dOptions): Promise<Tensor>;
+  conv2dBackwardFilter(dOut: TensorLike, x: TensorLike, wShape: readonly number[], options?: Conv2dOptions): Promise<Tensor>;
+  maxPool2d(x: TensorLike, options: Pool2dOptions): Promise<Tensor>;
+  avgPool2d(x: TensorLike, options: Pool2dOptions): Promise<Tensor>;
+  pool2dForward(x: TensorLike, options: Pool2dForwardOptions): Promise<Pool2dForwardResult>;
+  pool2dBackward(dOut: TensorLike, cache: Pool2dCache): Promise<Tensor>;
+}
+
+export const asyncOps: AsyncOps = Object.freeze({
+  zeroPad: (x, pad, options) => runAsync(() => planZeroPad(x, pad, options)),
+  conv2d: (x, w, b, options) => runAsync(() => planConv2d(x, w, b, options)),
+  conv2dForward: (x, w, b, options) => runAsync(() => planConv2dForwardWithCache(x, w, b, options)),
+  conv2dBackward: (dOut, cache) => runAsync(() => planConv2dBackward(dOut, cache)),
+  conv2dBackwardInput: (dOut, w, xShape, options) => runAsync(() => planConv2dBackwardInput(dOut, w, xShape, options)),
+  conv2dBackwardFilter: (dOut, x, wShape, options) => runAsync(() => planConv2dBackwardFilter(dOut, x, wShape, options)),
+  maxPool2d: (x, options) => runAsync(() => planMaxPool2d(x, options)),
+  avgPool2d: (x, options) => runAsync(() => planAvgPool2d(x, options)),
+  pool2dForward: (x, options) => runAsync(() => planPool2dForwardWithCache(x, options)),
+  pool2dBackward: (dOut, cache) => runAsync(() => planPool2dBackward(dOut, cache)),
+} satisfies AsyncOps);
+
+// ---------------------------------------------------------------------------------------------
+// Runtime
+
+/** Threads of the shared kernel pool (default: the CPUs available to the process). The addon checks n. */
+export function setNumThreads(n: number): void {
+  callNative((binding) => binding.setNumThreads(n));
+}
+
+export function getNumThreads(): number {
+  return callNative((binding) => binding.getNumThreads());
+}
+
+/** The instruction set the kernels use: 'avx512', 'avx2' or 'generic' (CONVKIT_ISA forces one). */
+export function isa(): string {
+  return callNative((binding) => binding.isa());
+}
+
+export function supportedIsas(): string[] {
+  return callNative((binding) => binding.supportedIsas());
+}
+
+export function buildInfo(): Record<string, unknown> {
+  return callNative((binding) => binding.buildInfo());
+}
