@@ -207,14 +207,6 @@ void conv2d_forward_nchw(const ConvShape& s, const T* x, const T* w, const T* b,
   });
 }
 
-template <class T>
-void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, T* y, Runner& r) {
-  if (s.layout == Layout::NHWC)
-    conv2d_forward_nhwc(s, x, w, b, y, r);
-  else
-    conv2d_forward_nchw(s, x, w, b, y, r);
-}
-
 // ---------------------------------------------------------------- backward input
 
 // dx = col2im(dcol) with dcol = dY * W^T per tile. Tiles are bands of output rows of one image;
@@ -304,14 +296,6 @@ void conv2d_backward_input_nchw(const ConvShape& s, const T* dy, const T* w, T* 
       }
     }
   });
-}
-
-template <class T>
-void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, Runner& r) {
-  if (s.layout == Layout::NHWC)
-    conv2d_backward_input_nhwc(s, dy, w, dx, r);
-  else
-    conv2d_backward_input_nchw(s, dy, w, dx, r);
 }
 
 // ---------------------------------------------------------------- backward filter
@@ -432,9 +416,35 @@ void conv2d_backward_filter_nchw(const ConvShape& s, const T* dy, const T* x, T*
   partials.reduce();
 }
 
+#include "depthwise.inl"
+
+// ---------------------------------------------------------------- entry points
+
+template <class T>
+void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, T* y, Runner& r) {
+  if (is_depthwise(s))
+    depthwise_forward(s, x, w, b, y, r);
+  else if (s.layout == Layout::NHWC)
+    conv2d_forward_nhwc(s, x, w, b, y, r);
+  else
+    conv2d_forward_nchw(s, x, w, b, y, r);
+}
+
+template <class T>
+void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, Runner& r) {
+  if (is_depthwise(s))
+    depthwise_backward_input(s, dy, w, dx, r);
+  else if (s.layout == Layout::NHWC)
+    conv2d_backward_input_nhwc(s, dy, w, dx, r);
+  else
+    conv2d_backward_input_nchw(s, dy, w, dx, r);
+}
+
 template <class T>
 void conv2d_backward_filter(const ConvShape& s, const T* dy, const T* x, T* dw, T* db, Runner& r) {
-  if (s.layout == Layout::NHWC)
+  if (is_depthwise(s))
+    depthwise_backward_filter(s, dy, x, dw, db, r);
+  else if (s.layout == Layout::NHWC)
     conv2d_backward_filter_nhwc(s, dy, x, dw, db, r);
   else
     conv2d_backward_filter_nchw(s, dy, x, dw, db, r);
