@@ -67,6 +67,26 @@ inline InteriorColumns interior_columns(const PoolShape& s) {
   return InteriorColumns{first, std::max(first, end)};
 }
 
+// Inner loops run over chunks of outputs that fit in vector registers, so each output's running
+// max or sum stays in registers across the window's taps instead of going through memory.
+#if defined(__AVX512F__)
+constexpr size_t kChunkBytes = 256;  // 4 zmm
+#else
+constexpr size_t kChunkBytes = 128;  // 4 ymm or 8 xmm
+#endif
+
+template <class T>
+constexpr int64_t kChunk = int64_t(kChunkBytes / sizeof(T));
+
+// Calls fn(first, width) over [begin, end) in chunks of kChunk<T>; full chunks get their width
+// as a compile-time constant, the remainder as a run-time one.
+template <class T, class F>
+void for_register_chunks(int64_t begin, int64_t end, F&& fn) {
+  int64_t first = begin;
+  for (; first + kChunk<T> <= end; first += kChunk<T>) fn(first, std::integral_constant<int64_t, kChunk<T>>());
+  if (first < end) fn(first, end - first);
+}
+
 // Calls fn(stride) with the common strides 1 and 2 as compile-time constants, so that the
 // compiler vectorises the NCHW column loops with plain loads or shuffles instead of gathers.
 template <class F>
@@ -101,27 +121,56 @@ void max_window_nchw(const PoolShape& s, const T* plane, const Span& rows, const
   if constexpr (kWithIndex) *out_index = int32_t(best_index);
 }
 
-template <class T, bool kWithIndex, class Stride>
-void max_row_nchw(const PoolShape& s, const T* plane, int64_t oh, Stride sw, T* __restrict y_row,
-                  int32_t* __restrict index_row) {
-  const Span rows = window_span(oh, s.stride_h, s.pad_h, s.kh, s.h);
-  const InteriorColumns inner = interior_columns(s);
-  for (int64_t ow = inner.first; ow < inner.end; ++ow) {
-    y_row[ow] = -std::numeric_limits<T>::infinity();
-    if constexpr (kWithIndex) index_row[ow] = int32_t(rows.begin * s.w + ow * sw - s.pad_w);
+// Interior output columns [ow0, ow0 + width) of one output row; their windows lie inside the
+// input horizontally, and each is still scanned in row-major window order.
+template <class T, bool kWithIndex, class Stride, class Width>
+void max_columns_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_t ow0, Stride sw, Width width,
+                      T* y_out, int32_t* index_out) {
+  T best[kChunk<T>];
+  int32_t best_index[kChunk<T>];
+  const int64_t first_column = ow0 * sw - s.pad_w;  // >= 0 for interior columns
+  for (int64_t k = 0; k < width; ++k) {
+    best[k] = -std::numeric_limits<T>::infinity();
+    best_index[k] = int32_t(rows.begin * s.w + first_column + k * sw);
   }
   for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
-    const T* x_row = plane + ih * s.w;
-    for (int64_t j = 0; j < s.kw; ++j) {
-      const int64_t tap = j - s.pad_w;  // column of window ow is ow * sw + tap
-      for (int64_t ow = inner.first; ow < inner.end; ++ow) {
-        const T v = x_row[ow * sw + tap];
-        const bool take = (v > y_row[ow]) | std::isnan(v);
-        y_row[ow] = take ? v : y_row[ow];
-        if constexpr (kWithIndex) index_row[ow] = take ? int32_t(ih * s.w + ow * sw + tap) : index_row[ow];
+    const int64_t row_start = ih * s.w + first_column;
+    const T* x_cols = plane + row_start;
+    for (int64_t j = 0; j < s.kw; ++j)
+      for (int64_t k = 0; k < width; ++k) {
+        const T v = x_cols[k * sw + j];
+        const bool take = (v > best[k]) | std::isnan(v);
+        best[k] = take ? v : best[k];
+        if constexpr (kWithIndex) best_index[k] = take ? int32_t(row_start + k * sw + j) : best_index[k];
       }
-    }
   }
+  for (int64_t k = 0; k < width; ++k) y_out[k] = best[k];
+  if constexpr (kWithIndex)
+    for (int64_t k = 0; k < width; ++k) index_out[k] = best_index[k];
+}
+
+template <class T, class Stride, class Width>
+void avg_columns_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_t ow0, Stride sw, Width width,
+                      T divisor, T* y_out) {
+  T sum[kChunk<T>];
+  for (int64_t k = 0; k < width; ++k) sum[k] = T(0);
+  const int64_t first_column = ow0 * sw - s.pad_w;
+  for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
+    const T* x_cols = plane + ih * s.w + first_column;
+    for (int64_t j = 0; j < s.kw; ++j)
+      for (int64_t k = 0; k < width; ++k) sum[k] += x_cols[k * sw + j];
+  }
+  for (int64_t k = 0; k < width; ++k) y_out[k] = sum[k] / divisor;
+}
+
+template <class T, bool kWithIndex, class Stride>
+void max_row_nchw(const PoolShape& s, const T* plane, int64_t oh, Stride sw, T* y_row, int32_t* index_row) {
+  const Span rows = window_span(oh, s.stride_h, s.pad_h, s.kh, s.h);
+  const InteriorColumns inner = interior_columns(s);
+  for_register_chunks<T>(inner.first, inner.end, [&](int64_t ow0, auto width) {
+    max_columns_nchw<T, kWithIndex>(s, plane, rows, ow0, sw, width, y_row + ow0,
+                                    kWithIndex ? index_row + ow0 : nullptr);
+  });
   auto edge_column = [&](int64_t ow) {
     const Span cols = window_span(ow, s.stride_w, s.pad_w, s.kw, s.w);
     max_window_nchw<T, kWithIndex>(s, plane, rows, cols, &y_row[ow], kWithIndex ? &index_row[ow] : nullptr);
@@ -131,22 +180,16 @@ void max_row_nchw(const PoolShape& s, const T* plane, int64_t oh, Stride sw, T* 
 }
 
 template <class T, class Stride>
-void avg_row_nchw(const PoolShape& s, const T* plane, int64_t oh, Stride sw, T* __restrict y_row) {
+void avg_row_nchw(const PoolShape& s, const T* plane, int64_t oh, Stride sw, T* y_row) {
   const Span rows = window_span(oh, s.stride_h, s.pad_h, s.kh, s.h);
   const InteriorColumns inner = interior_columns(s);
-  for (int64_t ow = inner.first; ow < inner.end; ++ow) y_row[ow] = T(0);
-  for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
-    const T* x_row = plane + ih * s.w;
-    for (int64_t j = 0; j < s.kw; ++j) {
-      const int64_t tap = j - s.pad_w;
-      for (int64_t ow = inner.first; ow < inner.end; ++ow) y_row[ow] += x_row[ow * sw + tap];
-    }
-  }
   if (inner.first < inner.end) {
     // Every interior window spans kw real columns, so they share one divisor.
     const Span cols = window_span(inner.first, s.stride_w, s.pad_w, s.kw, s.w);
     const T divisor = T(avg_divisor(s, rows, cols));
-    for (int64_t ow = inner.first; ow < inner.end; ++ow) y_row[ow] /= divisor;
+    for_register_chunks<T>(inner.first, inner.end, [&](int64_t ow0, auto width) {
+      avg_columns_nchw(s, plane, rows, ow0, sw, width, divisor, y_row + ow0);
+    });
   }
   auto edge_column = [&](int64_t ow) {
     const Span cols = window_span(ow, s.stride_w, s.pad_w, s.kw, s.w);
@@ -184,23 +227,11 @@ void forward_nchw(const PoolShape& s, const T* x, T* y, int32_t* argmax, Runner&
 // NHWC forward: channels are contiguous, so every window element is a vector op over a block
 // of channels [c0, c0 + cn).
 
-// Channels are processed in chunks that fit in vector registers, so a window's running result
-// stays in registers across its taps instead of going through memory at every tap.
-#if defined(__AVX512F__)
-constexpr size_t kChunkBytes = 256;  // 4 zmm
-#else
-constexpr size_t kChunkBytes = 128;  // 4 ymm or 8 xmm
-#endif
-
-template <class T>
-constexpr int64_t kChannelChunk = int64_t(kChunkBytes / sizeof(T));
-
-// `width` is kChannelChunk<T> as a compile-time constant, or a smaller run-time remainder.
 template <class T, bool kWithIndex, class Width>
 void max_channels_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Span& cols, int64_t c0,
                        Width width, T* out, int32_t* out_index) {
-  T best[kChannelChunk<T>];
-  int32_t best_index[kChannelChunk<T>];
+  T best[kChunk<T>];
+  int32_t best_index[kChunk<T>];
   const int32_t first_index = int32_t(rows.begin * s.w + cols.begin);
   for (int64_t ch = 0; ch < width; ++ch) {
     best[ch] = -std::numeric_limits<T>::infinity();
@@ -225,7 +256,7 @@ void max_channels_nhwc(const PoolShape& s, const T* x_image, const Span& rows, c
 template <class T, class Width>
 void avg_channels_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Span& cols, int64_t c0,
                        Width width, T* out) {
-  T sum[kChannelChunk<T>];
+  T sum[kChunk<T>];
   for (int64_t ch = 0; ch < width; ++ch) sum[ch] = T(0);
   for (int64_t ih = rows.begin; ih < rows.end; ++ih)
     for (int64_t iw = cols.begin; iw < cols.end; ++iw) {
@@ -240,18 +271,14 @@ void avg_channels_nhwc(const PoolShape& s, const T* x_image, const Span& rows, c
 template <class T>
 void pixel_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Span& cols, int64_t c0, int64_t cn,
                 T* out, int32_t* out_index) {
-  using FullChunk = std::integral_constant<int64_t, kChannelChunk<T>>;
-  auto channels = [&](int64_t c, auto width) {
+  for_register_chunks<T>(c0, c0 + cn, [&](int64_t c, auto width) {
     if (s.mode == PoolMode::Avg)
       avg_channels_nhwc(s, x_image, rows, cols, c, width, out + (c - c0));
     else if (out_index)
       max_channels_nhwc<T, true>(s, x_image, rows, cols, c, width, out + (c - c0), out_index + (c - c0));
     else
       max_channels_nhwc<T, false>(s, x_image, rows, cols, c, width, out + (c - c0), nullptr);
-  };
-  int64_t c = c0;
-  for (; c + kChannelChunk<T> <= c0 + cn; c += kChannelChunk<T>) channels(c, FullChunk());
-  if (c < c0 + cn) channels(c, c0 + cn - c);
+  });
 }
 
 template <class T>

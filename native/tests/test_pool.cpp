@@ -1,0 +1,493 @@
+// Checks the pooling and zero-padding kernels of every ISA this CPU runs, in float32 and
+// float64, serially and on thread pools of 1 and 3 threads, against a naive reference written
+// straight from the rules of shared/reference/README.md (PyTorch's semantics).
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "../kernels/kernels.hpp"
+#include "../runtime/dispatch.hpp"
+#include "../runtime/thread_pool.hpp"
+
+using convkit::Layout;
+using convkit::PadShape;
+using convkit::PoolMode;
+using convkit::PoolShape;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Bookkeeping: one printed line per group of checks.
+
+struct Tally {
+  int passed = 0, failed = 0;
+  int group_passed = 0, group_failed = 0;
+  int reported = 0;
+
+  void check(bool ok, const std::string& what) {
+    if (ok) {
+      ++group_passed;
+      return;
+    }
+    ++group_failed;
+    if (++reported <= 20) std::printf("  FAIL %s\n", what.c_str());
+  }
+  void end_group(const std::string& name) {
+    std::printf("%-44s %5d passed, %d failed\n", name.c_str(), group_passed, group_failed);
+    passed += group_passed;
+    failed += group_failed;
+    group_passed = group_failed = 0;
+  }
+};
+
+Tally tally;
+
+// ---------------------------------------------------------------------------------------------
+// Layout-aware indexing of an (n, c, h, w) tensor.
+
+int64_t offset(Layout layout, int64_t C, int64_t H, int64_t W, int64_t n, int64_t c, int64_t h, int64_t w) {
+  return layout == Layout::NCHW ? ((n * C + c) * H + h) * W + w : ((n * H + h) * W + w) * C + c;
+}
+
+std::string describe(const PoolShape& s) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%s %s n%lld c%lld h%lld w%lld k%lldx%lld s%lldx%lld p%lldx%lld%s%s",
+                s.layout == Layout::NCHW ? "NCHW" : "NHWC", s.mode == PoolMode::Max ? "max" : "avg",
+                (long long)s.n, (long long)s.c, (long long)s.h, (long long)s.w, (long long)s.kh, (long long)s.kw,
+                (long long)s.stride_h, (long long)s.stride_w, (long long)s.pad_h, (long long)s.pad_w,
+                s.ceil_mode ? " ceil" : "", s.mode == PoolMode::Avg && !s.count_include_pad ? " exclude-pad" : "");
+  return buf;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Naive reference, in double, from the README's rules.
+
+// README: floor (or ceil) of (L + 2p - k) / s, plus one; with ceil_mode, drop the last window if
+// it would start in the bottom/right padding.
+int64_t reference_out_size(int64_t L, int64_t p, int64_t k, int64_t s, bool ceil_mode) {
+  const int64_t span = L + 2 * p - k;
+  if (span < 0) return 0;
+  int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+  if (ceil_mode && (out - 1) * s >= L + p) --out;
+  return out;
+}
+
+struct PoolReference {
+  std::vector<double> y;
+  std::vector<int32_t> argmax;  // max mode
+  std::vector<double> scale;    // avg mode: mean |x| of each window, to judge rounding error
+};
+
+// For each output (in the shape's layout), calls visit(out_offset, plane_base(n, c), window)
+// where window lists the real input positions (ih, iw) in row-major order and divisor is the
+// avg divisor.
+struct Window {
+  std::vector<std::pair<int64_t, int64_t>> cells;
+  int64_t divisor = 0;
+};
+
+template <class F>
+void for_each_window(const PoolShape& s, F&& visit) {
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t c = 0; c < s.c; ++c)
+      for (int64_t oh = 0; oh < s.oh; ++oh)
+        for (int64_t ow = 0; ow < s.ow; ++ow) {
+          Window win;
+          const int64_t h0 = oh * s.stride_h - s.pad_h, w0 = ow * s.stride_w - s.pad_w;
+          int64_t padded_cells = 0;
+          for (int64_t i = 0; i < s.kh; ++i)
+            for (int64_t j = 0; j < s.kw; ++j) {
+              const int64_t ih = h0 + i, iw = w0 + j;
+              // Inside the padded input [-p, L + p): counts for count_include_pad.
+              if (ih < s.h + s.pad_h && iw < s.w + s.pad_w) ++padded_cells;
+              if (ih >= 0 && ih < s.h && iw >= 0 && iw < s.w) win.cells.push_back({ih, iw});
+            }
+          win.divisor = s.count_include_pad ? padded_cells : int64_t(win.cells.size());
+          visit(offset(s.layout, s.c, s.oh, s.ow, n, c, oh, ow), n, c, win);
+        }
+}
+
+PoolReference reference_forward(const PoolShape& s, const std::vector<double>& x) {
+  PoolReference ref;
+  ref.y.assign(size_t(s.y_size()), 0.0);
+  ref.argmax.assign(size_t(s.y_size()), -1);
+  ref.scale.assign(size_t(s.y_size()), 0.0);
+  for_each_window(s, [&](int64_t o, int64_t n, int64_t c, const Window& win) {
+    if (s.mode == PoolMode::Max) {
+      double best = -std::numeric_limits<double>::infinity();
+      int32_t best_index = -1;
+      for (auto [ih, iw] : win.cells) {
+        const double v = x[size_t(offset(s.layout, s.c, s.h, s.w, n, c, ih, iw))];
+        // Padding never wins; the first maximum in row-major order wins ties; NaN wins.
+        if (best_index < 0 || v > best || std::isnan(v)) {
+          best = v;
+          best_index = int32_t(ih * s.w + iw);
+        }
+      }
+      ref.y[size_t(o)] = best;
+      ref.argmax[size_t(o)] = best_index;
+    } else {
+      double sum = 0, abs_sum = 0;
+      for (auto [ih, iw] : win.cells) {
+        const double v = x[size_t(offset(s.layout, s.c, s.h, s.w, n, c, ih, iw))];
+        sum += v;
+        abs_sum += std::fabs(v);
+      }
+      ref.y[size_t(o)] = sum / double(win.divisor);
+      ref.scale[size_t(o)] = abs_sum / double(win.divisor);
+    }
+  });
+  return ref;
+}
+
+// dx, and for each dx element the sum of |contributions| (to judge rounding error).
+void reference_backward(const PoolShape& s, const std::vector<double>& dy, const std::vector<int32_t>& argmax,
+                        std::vector<double>& dx, std::vector<double>& dx_scale) {
+  dx.assign(size_t(s.x_size()), 0.0);
+  dx_scale.assign(size_t(s.x_size()), 0.0);
+  for_each_window(s, [&](int64_t o, int64_t n, int64_t c, const Window& win) {
+    const double g = dy[size_t(o)];
+    if (s.mode == PoolMode::Max) {
+      const int64_t index = argmax[size_t(o)];
+      const size_t at = size_t(offset(s.layout, s.c, s.h, s.w, n, c, index / s.w, index % s.w));
+      dx[at] += g;
+      dx_scale[at] += std::fabs(g);
+      return;
+    }
+    for (auto [ih, iw] : win.cells) {
+      const size_t at = size_t(offset(s.layout, s.c, s.h, s.w, n, c, ih, iw));
+      dx[at] += g / double(win.divisor);
+      dx_scale[at] += std::fabs(g / double(win.divisor));
+    }
+  });
+}
+
+std::vector<double> reference_zero_pad(const PadShape& s, const std::vector<double>& x) {
+  std::vector<double> y(size_t(s.y_size()), 0.0);
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t c = 0; c < s.c; ++c)
+      for (int64_t h = 0; h < s.h; ++h)
+        for (int64_t w = 0; w < s.w; ++w)
+          y[size_t(offset(s.layout, s.c, s.out_h(), s.out_w(), n, c, h + s.pad_top, w + s.pad_left))] =
+              x[size_t(offset(s.layout, s.c, s.h, s.w, n, c, h, w))];
+  return y;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparison.
+
+template <class T>
+double relative_tolerance(PoolMode mode) {
+  if (std::is_same<T, double>::value) return 1e-12;
+  return mode == PoolMode::Max ? 0.0 : 1e-5;
+}
+
+// |got - want| <= rel * scale (scale >= |want|); NaN must match NaN. Returns the first mismatch.
+template <class T>
+int64_t first_mismatch(const std::vector<T>& got, const std::vector<double>& want, const std::vector<double>* scale,
+                       double rel) {
+  for (size_t i = 0; i < want.size(); ++i) {
+    const double g = double(got[i]), w = want[i];
+    if (std::isnan(w) || std::isnan(g)) {
+      if (std::isnan(w) != std::isnan(g)) return int64_t(i);
+      continue;
+    }
+    const double bound = rel * std::max(std::fabs(w), scale ? (*scale)[i] : 0.0);
+    if (!(std::fabs(g - w) <= bound)) return int64_t(i);
+  }
+  return -1;
+}
+
+template <class T>
+std::string mismatch_text(int64_t i, const std::vector<T>& got, const std::vector<double>& want) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, " at %lld: got %.17g, want %.17g", (long long)i, double(got[size_t(i)]),
+                want[size_t(i)]);
+  return buf;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random data. Every value is exactly a float32 so both dtypes see the same inputs.
+
+enum class Values { Uniform, SmallIntegers, AllNegative, WithNaN };
+
+std::mt19937_64 rng(20240611);
+
+int64_t pick(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
+
+std::vector<double> random_values(int64_t count, Values kind) {
+  std::vector<double> v(static_cast<size_t>(count));
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  for (auto& e : v) {
+    switch (kind) {
+      case Values::Uniform: e = uniform(rng); break;
+      case Values::SmallIntegers: e = double(pick(0, 3)); break;
+      case Values::AllNegative: e = double(uniform(rng) - 2.0f); break;
+      case Values::WithNaN: e = pick(0, 9) == 0 ? std::nan("") : double(uniform(rng)); break;
+    }
+  }
+  return v;
+}
+
+template <class T>
+std::vector<T> convert(const std::vector<double>& v) {
+  return std::vector<T>(v.begin(), v.end());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases.
+
+struct PoolCase {
+  PoolShape shape;
+  Values values = Values::Uniform;
+};
+
+PoolShape make_shape(Layout layout, PoolMode mode, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh,
+                     int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, bool ceil_mode,
+                     bool count_include_pad) {
+  PoolShape s;
+  s.layout = layout;
+  s.mode = mode;
+  s.n = n, s.c = c, s.h = h, s.w = w;
+  s.kh = kh, s.kw = kw;
+  s.stride_h = sh, s.stride_w = sw;
+  s.pad_h = ph, s.pad_w = pw;
+  s.ceil_mode = ceil_mode;
+  s.count_include_pad = count_include_pad;
+  s.oh = reference_out_size(h, ph, kh, sh, ceil_mode);
+  s.ow = reference_out_size(w, pw, kw, sw, ceil_mode);
+  return s;
+}
+
+std::vector<PoolCase> pool_cases() {
+  std::vector<PoolCase> cases;
+  for (Layout layout : {Layout::NHWC, Layout::NCHW})
+    for (PoolMode mode : {PoolMode::Max, PoolMode::Avg}) {
+      auto add = [&](int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                     int64_t ph, int64_t pw, bool ceil_mode, bool include_pad, Values values) {
+        cases.push_back({make_shape(layout, mode, n, c, h, w, kh, kw, sh, sw, ph, pw, ceil_mode, include_pad), values});
+      };
+      for (bool include_pad : {true, false}) {
+        // ceil_mode drops a window that would start in the padding: L = 7, k = 2, s = 2, p = 1.
+        add(2, 3, 7, 7, 2, 2, 2, 2, 1, 1, true, include_pad, Values::Uniform);
+        add(1, 2, 7, 9, 2, 3, 2, 2, 1, 1, true, include_pad, Values::Uniform);
+        // ceil_mode windows that overhang the padding.
+        add(2, 5, 6, 8, 3, 3, 2, 2, 1, 0, true, include_pad, Values::Uniform);
+        add(1, 4, 5, 5, 4, 4, 3, 3, 2, 2, true, include_pad, Values::Uniform);
+        // Global pooling, also with many channels (channel blocks in NHWC).
+        add(2, 3, 6, 5, 6, 5, 1, 1, 0, 0, false, include_pad, Values::Uniform);
+        add(1, 300, 9, 9, 9, 9, 9, 9, 0, 0, false, include_pad, Values::Uniform);
+        add(1, 260, 13, 12, 3, 3, 1, 1, 1, 1, false, include_pad, Values::Uniform);
+        // Stride larger than the kernel.
+        add(2, 3, 11, 13, 2, 3, 4, 5, 1, 1, false, include_pad, Values::Uniform);
+        // Ties, all-negative inputs with padding, NaNs.
+        add(2, 4, 8, 8, 3, 3, 1, 1, 1, 1, false, include_pad, Values::SmallIntegers);
+        add(2, 4, 9, 7, 3, 2, 2, 1, 1, 1, true, include_pad, Values::AllNegative);
+        add(2, 5, 9, 9, 3, 3, 2, 2, 1, 1, false, include_pad, Values::WithNaN);
+        // Large enough to run on several threads.
+        add(3, 17, 40, 37, 3, 3, 2, 2, 1, 1, false, include_pad, Values::Uniform);
+        add(2, 8, 64, 64, 2, 2, 2, 2, 0, 0, false, include_pad, Values::SmallIntegers);
+        add(2, 33, 31, 30, 5, 4, 1, 2, 2, 2, true, include_pad, Values::WithNaN);
+      }
+    }
+  // Random shapes.
+  const Values kinds[] = {Values::Uniform, Values::SmallIntegers, Values::AllNegative, Values::WithNaN};
+  while (cases.size() < 600) {
+    const bool medium = pick(0, 3) == 0;
+    const int64_t kh = pick(1, 5), kw = pick(1, 5);
+    const int64_t ph = pick(0, kh / 2), pw = pick(0, kw / 2);
+    const int64_t h = medium ? pick(16, 48) : pick(1, 12), w = medium ? pick(16, 48) : pick(1, 12);
+    const int64_t c = medium ? pick(1, 24) : pick(1, 70);
+    PoolShape s = make_shape(pick(0, 1) ? Layout::NHWC : Layout::NCHW, pick(0, 1) ? PoolMode::Max : PoolMode::Avg,
+                             pick(1, 3), c, h, w, kh, kw, pick(1, 4), pick(1, 4), ph, pw, pick(0, 1) == 1,
+                             pick(0, 1) == 1);
+    if (s.oh < 1 || s.ow < 1) continue;
+    cases.push_back({s, kinds[pick(0, 3)]});
+  }
+  return cases;
+}
+
+struct Runners {
+  convkit::SerialRunner serial;
+  convkit::ThreadPool one{1};
+  convkit::ThreadPool three{3};
+  std::vector<std::pair<const char*, convkit::Runner*>> all() {
+    return {{"serial", &serial}, {"pool1", &one}, {"pool3", &three}};
+  }
+};
+
+// Prepared once per case: the inputs and the reference outputs, in double.
+struct PreparedPool {
+  PoolCase c;
+  std::vector<double> x, dy, dx, dx_scale;
+  PoolReference ref;
+};
+
+template <class T>
+void check_pool(const char* isa, const char* dtype, const convkit::KernelOps<T>& ops,
+                const std::vector<PreparedPool>& cases, Runners& runners) {
+  for (const PreparedPool& p : cases) {
+    const PoolShape& s = p.c.shape;
+    const std::vector<T> x = convert<T>(p.x), dy = convert<T>(p.dy);
+    const double rel = relative_tolerance<T>(s.mode);
+    for (auto [runner_name, runner] : runners.all()) {
+      const std::string where = std::string(isa) + " " + dtype + " " + runner_name + " " + describe(s);
+      std::vector<T> y(size_t(s.y_size()), T(777));
+      std::vector<int32_t> argmax(size_t(s.y_size()), -7);
+      ops.pool2d_forward(s, x.data(), y.data(), argmax.data(), *runner);
+      int64_t bad = first_mismatch(y, p.ref.y, s.mode == PoolMode::Avg ? &p.ref.scale : nullptr, rel);
+      tally.check(bad < 0, "forward y " + where + (bad < 0 ? "" : mismatch_text(bad, y, p.ref.y)));
+      if (s.mode == PoolMode::Max) {
+        tally.check(argmax == p.ref.argmax, "forward argmax " + where);
+        std::vector<T> y_alone(size_t(s.y_size()), T(777));
+        ops.pool2d_forward(s, x.data(), y_alone.data(), nullptr, *runner);
+        bad = first_mismatch(y_alone, p.ref.y, nullptr, 0.0);
+        tally.check(bad < 0, "forward y without argmax " + where);
+      }
+      // Backward reads the reference argmax, so it is checked on its own.
+      std::vector<T> dx(size_t(s.x_size()), T(999));
+      ops.pool2d_backward(s, dy.data(), s.mode == PoolMode::Max ? p.ref.argmax.data() : nullptr, dx.data(), *runner);
+      bad = first_mismatch(dx, p.dx, &p.dx_scale, std::is_same<T, double>::value ? 1e-12 : 1e-5);
+      tally.check(bad < 0, "backward dx " + where + (bad < 0 ? "" : mismatch_text(bad, dx, p.dx)));
+    }
+  }
+}
+
+// A corrupt argmax must raise ERR_ARG and write nothing outside dx.
+template <class T>
+void check_bad_argmax(const char* isa, const char* dtype, const convkit::KernelOps<T>& ops, Runners& runners) {
+  const int64_t guard = 4096;
+  for (Layout layout : {Layout::NHWC, Layout::NCHW})
+    for (int64_t bad_index : {int64_t(-1), int64_t(5 * 6), int64_t(INT32_MAX), int64_t(INT32_MIN)})
+      for (auto [runner_name, runner] : runners.all()) {
+        const PoolShape s = make_shape(layout, PoolMode::Max, 2, 3, 5, 6, 2, 2, 2, 2, 0, 0, false, true);
+        std::vector<T> dy(size_t(s.y_size()), T(1));
+        std::vector<int32_t> argmax(size_t(s.y_size()), 0);
+        argmax[argmax.size() / 2] = int32_t(bad_index);
+        std::vector<T> buffer(size_t(s.x_size() + 2 * guard), T(-3));
+        const std::string where = std::string(isa) + " " + dtype + " " + runner_name + " argmax " +
+                                  std::to_string(bad_index) + " " + describe(s);
+        std::string code = "none";
+        try {
+          ops.pool2d_backward(s, dy.data(), argmax.data(), buffer.data() + guard, *runner);
+        } catch (const convkit::Error& e) {
+          code = e.code();
+        }
+        tally.check(code == "ERR_ARG", "garbage argmax raised " + code + ": " + where);
+        bool guards_intact = true;
+        for (int64_t i = 0; i < guard; ++i)
+          guards_intact = guards_intact && buffer[size_t(i)] == T(-3) && buffer[size_t(guard + s.x_size() + i)] == T(-3);
+        tally.check(guards_intact, "garbage argmax wrote out of bounds: " + where);
+      }
+  for (auto [runner_name, runner] : runners.all()) {
+    const PoolShape s = make_shape(Layout::NCHW, PoolMode::Max, 1, 1, 4, 4, 2, 2, 2, 2, 0, 0, false, true);
+    std::vector<T> dy(size_t(s.y_size()), T(1)), dx(size_t(s.x_size()));
+    std::string code = "none";
+    try {
+      ops.pool2d_backward(s, dy.data(), nullptr, dx.data(), *runner);
+    } catch (const convkit::Error& e) {
+      code = e.code();
+    }
+    tally.check(code == "ERR_ARG", std::string("missing argmax raised ") + code + " on " + isa + " " + runner_name);
+  }
+}
+
+struct PreparedPad {
+  PadShape shape;
+  std::vector<double> x, y;
+};
+
+std::vector<PreparedPad> pad_cases() {
+  std::vector<PreparedPad> cases;
+  for (int i = 0; i < 120; ++i) {
+    PadShape s;
+    s.layout = i % 2 ? Layout::NCHW : Layout::NHWC;
+    const bool medium = i % 10 == 0;
+    s.n = pick(1, 3);
+    s.c = medium ? pick(8, 20) : pick(1, 9);
+    s.h = medium ? pick(30, 60) : pick(1, 9);
+    s.w = medium ? pick(30, 60) : pick(1, 9);
+    s.pad_top = pick(0, 3), s.pad_bottom = pick(0, 3), s.pad_left = pick(0, 3), s.pad_right = pick(0, 3);
+    convkit::validate(s);
+    PreparedPad p{s, random_values(s.x_size(), Values::Uniform), {}};
+    p.y = reference_zero_pad(s, p.x);
+    cases.push_back(std::move(p));
+  }
+  return cases;
+}
+
+template <class T>
+void check_pad(const char* isa, const char* dtype, const convkit::KernelOps<T>& ops,
+               const std::vector<PreparedPad>& cases, Runners& runners) {
+  for (const PreparedPad& p : cases) {
+    const std::vector<T> x = convert<T>(p.x);
+    for (auto [runner_name, runner] : runners.all()) {
+      std::vector<T> y(size_t(p.shape.y_size()), std::numeric_limits<T>::quiet_NaN());
+      ops.zero_pad(p.shape, x.data(), y.data(), *runner);
+      const int64_t bad = first_mismatch(y, p.y, nullptr, 0.0);
+      char what[160];
+      std::snprintf(what, sizeof what, "zero_pad %s %s %s %s n%lld c%lld h%lld w%lld pads %lld,%lld,%lld,%lld", isa,
+                    dtype, runner_name, p.shape.layout == Layout::NCHW ? "NCHW" : "NHWC", (long long)p.shape.n,
+                    (long long)p.shape.c, (long long)p.shape.h, (long long)p.shape.w, (long long)p.shape.pad_top,
+                    (long long)p.shape.pad_bottom, (long long)p.shape.pad_left, (long long)p.shape.pad_right);
+      tally.check(bad < 0, what + (bad < 0 ? std::string() : mismatch_text(bad, y, p.y)));
+    }
+  }
+}
+
+}  // namespace
+
+int main() {
+  // The output-size rule the reference uses must match the library's.
+  for (int64_t L = 1; L <= 12; ++L)
+    for (int64_t k = 1; k <= 6; ++k)
+      for (int64_t p = 0; p <= k / 2; ++p)
+        for (int64_t s = 1; s <= 4; ++s)
+          for (bool ceil_mode : {false, true})
+            tally.check(convkit::pool_out_size(L, p, k, s, ceil_mode) == reference_out_size(L, p, k, s, ceil_mode),
+                        "pool_out_size L" + std::to_string(L) + " k" + std::to_string(k) + " p" + std::to_string(p) +
+                            " s" + std::to_string(s) + (ceil_mode ? " ceil" : ""));
+  tally.end_group("pool_out_size vs reference");
+
+  std::vector<PreparedPool> prepared;
+  for (const PoolCase& c : pool_cases()) {
+    convkit::validate(c.shape);
+    PreparedPool p;
+    p.c = c;
+    p.x = random_values(c.shape.x_size(), c.values);
+    p.dy = random_values(c.shape.y_size(), Values::Uniform);
+    p.ref = reference_forward(c.shape, p.x);
+    reference_backward(c.shape, p.dy, p.ref.argmax, p.dx, p.dx_scale);
+    prepared.push_back(std::move(p));
+  }
+  const std::vector<PreparedPad> pads = pad_cases();
+
+  Runners runners;
+  for (const std::string& isa : convkit::supported_isas()) {
+    const convkit::KernelTable* table = convkit::kernel_table_named(isa);
+    if (!table) {
+      tally.check(false, "no kernel table for supported ISA " + isa);
+      continue;
+    }
+    check_pool(isa.c_str(), "f32", table->f32, prepared, runners);
+    tally.end_group(isa + " f32 pool2d forward/backward");
+    check_pool(isa.c_str(), "f64", table->f64, prepared, runners);
+    tally.end_group(isa + " f64 pool2d forward/backward");
+    check_bad_argmax(isa.c_str(), "f32", table->f32, runners);
+    check_bad_argmax(isa.c_str(), "f64", table->f64, runners);
+    tally.end_group(isa + " bad argmax");
+    check_pad(isa.c_str(), "f32", table->f32, pads, runners);
+    check_pad(isa.c_str(), "f64", table->f64, pads, runners);
+    tally.end_group(isa + " zero_pad");
+  }
+  std::printf("test_pool: %d passed, %d failed\n", tally.passed, tally.failed);
+  return tally.failed == 0 ? 0 : 1;
+}
