@@ -165,6 +165,17 @@ PadShape pad_shape(const Napi::Value& v) {
   return s;
 }
 
+GemmShape gemm_shape(const Napi::Value& v) {
+  const auto p = int_params(v, 8, "gemm params");
+  GemmShape s;
+  s.m = p[0], s.n = p[1], s.k = p[2];
+  s.a_row_stride = p[3], s.a_col_stride = p[4], s.b_row_stride = p[5], s.b_col_stride = p[6];
+  if (p[7] != 0 && p[7] != 1) throw Error("ERR_ARG", "gemm accumulate flag must be 0 or 1, got " + std::to_string(p[7]));
+  s.accumulate = p[7] == 1;
+  validate(s);
+  return s;
+}
+
 template <class T>
 T* as(const View& v) {
   return static_cast<T*>(v.data);
@@ -303,6 +314,27 @@ std::unique_ptr<Job> parse_zero_pad(const Napi::CallbackInfo& info) {
   return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
     using T = decltype(zero);
     ops.zero_pad(s, as<T>(x), as<T>(y), r);
+  });
+}
+
+std::unique_ptr<Job> parse_gemm(const Napi::CallbackInfo& info) {
+  require_args(info, 5, "gemm");
+  FloatArgs f;
+  const View a = f.get(info[0], "a"), b = f.get(info[1], "b"), bias = f.get(info[2], "bias", true), c = f.get(info[3], "c");
+  const GemmShape s = gemm_shape(info[4]);
+  if (a.length < s.a_extent())
+    throw Error("ERR_SHAPE", "a must hold at least " + std::to_string(s.a_extent()) + " elements for the given strides, got " + std::to_string(a.length));
+  if (b.length < s.b_extent())
+    throw Error("ERR_SHAPE", "b must hold at least " + std::to_string(s.b_extent()) + " elements for the given strides, got " + std::to_string(b.length));
+  if (bias.present) {
+    if (s.accumulate) throw Error("ERR_ARG", "gemm takes a bias or accumulates, not both");
+    require_length(bias, s.n, "bias");
+  }
+  require_length(c, s.m * s.n, "c");
+  require_disjoint(c, "c", {{&a, "a"}, {&b, "b"}, {&bias, "bias"}});
+  return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
+    using T = decltype(zero);
+    ops.gemm(s, as<T>(a), as<T>(b), bias.present ? as<T>(bias) : nullptr, as<T>(c), r);
   });
 }
 
@@ -478,12 +510,14 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   add("pool2dForward", sync_entry<parse_pool2d_forward>);
   add("pool2dBackward", sync_entry<parse_pool2d_backward>);
   add("zeroPad", sync_entry<parse_zero_pad>);
+  add("gemm", sync_entry<parse_gemm>);
   add("conv2dForwardAsync", async_entry<parse_conv2d_forward>);
   add("conv2dBackwardInputAsync", async_entry<parse_conv2d_backward_input>);
   add("conv2dBackwardFilterAsync", async_entry<parse_conv2d_backward_filter>);
   add("pool2dForwardAsync", async_entry<parse_pool2d_forward>);
   add("pool2dBackwardAsync", async_entry<parse_pool2d_backward>);
   add("zeroPadAsync", async_entry<parse_zero_pad>);
+  add("gemmAsync", async_entry<parse_gemm>);
   add("setNumThreads", set_num_threads);
   add("getNumThreads", get_num_threads);
   add("isa", isa);

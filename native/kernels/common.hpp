@@ -73,6 +73,19 @@ struct PadShape {
   int64_t y_size() const { return n * c * out_h() * out_w(); }
 };
 
+// C[m x n] (row-major, contiguous) = A * B (+ bias per column) (+ C when accumulating), with
+// A(i, k) = a[i*a_row_stride + k*a_col_stride] and B(k, j) = b[k*b_row_stride + j*b_col_stride],
+// so transposed operands need no copy. Bias and accumulate are exclusive.
+struct GemmShape {
+  int64_t m = 0, n = 0, k = 0;
+  int64_t a_row_stride = 0, a_col_stride = 1, b_row_stride = 0, b_col_stride = 1;
+  bool accumulate = false;
+
+  // Elements a strided operand must hold: its largest index plus one.
+  int64_t a_extent() const { return (m - 1) * a_row_stride + (k - 1) * a_col_stride + 1; }
+  int64_t b_extent() const { return (k - 1) * b_row_stride + (n - 1) * b_col_stride + 1; }
+};
+
 // Throw ERR_SHAPE / ERR_ARG / ERR_TOO_LARGE unless the shape is self-consistent: positive
 // sizes, groups dividing channels, output sizes matching PyTorch's formula, element counts
 // that fit in int64 and in the addressable limit. The kernels call nothing unchecked.
@@ -82,6 +95,7 @@ int64_t pool_out_size(int64_t in, int64_t pad, int64_t k, int64_t stride, bool c
 void validate(const ConvShape& s);
 void validate(const PoolShape& s);
 void validate(const PadShape& s);
+void validate(const GemmShape& s);
 
 // Largest element count of one tensor the kernels accept (2^46: far beyond any real memory,
 // small enough that every index product below stays inside int64).

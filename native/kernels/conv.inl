@@ -129,14 +129,6 @@ inline bool is_pointwise(const ConvShape& s) {
          s.pad_bottom == 0 && s.pad_right == 0;
 }
 
-template <class T>
-T* scratch_of(Runner& r, int thread, int slot, int64_t elements) {
-  return static_cast<T*>(r.scratch(thread, slot, size_t(elements) * sizeof(T)));
-}
-
-// Scratch slots used below.
-enum ScratchSlot { kPackedWeights = 0, kTile = 1, kPackA = 2, kPackB = 3, kPartialW = 4, kPartialB = 5 };
-
 // ---------------------------------------------------------------- forward
 
 template <class T>

@@ -22,6 +22,14 @@ struct Blocking {
 inline int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 inline int64_t ceil_div(int64_t v, int64_t m) { return (v + m - 1) / m; }
 
+template <class T>
+T* scratch_of(Runner& r, int thread, int slot, int64_t elements) {
+  return static_cast<T*>(r.scratch(thread, slot, size_t(elements) * sizeof(T)));
+}
+
+// Scratch slots used below.
+enum ScratchSlot { kPackedWeights = 0, kTile = 1, kPackA = 2, kPackB = 3, kPartialW = 4, kPartialB = 5 };
+
 // One A panel from a strided matrix: panel(i, k) = src[i*rs + k*cs] for i < rows, 0 beyond.
 template <class T>
 void pack_a_panel(T* dest, const T* src, int64_t rs, int64_t cs, int rows, int64_t kc) {
@@ -122,5 +130,27 @@ void pack_a_full(T* dest, const T* src, int64_t rs, int64_t cs, int64_t M, int64
     const int64_t k0 = task / panels * KC, i = task % panels * MR;
     const int64_t kc = std::min(KC, K - k0);
     pack_a_panel(dest + k0 * mp + i * kc, src + i * rs + k0 * cs, rs, cs, int(std::min<int64_t>(MR, M - i)), kc);
+  });
+}
+
+// The general entry (used by `linear`): B packed once for all threads, then tasks over
+// (MC-row, NC-column) blocks of C so that small-M products still use every thread.
+template <class T>
+void gemm(const GemmShape& s, const T* a, const T* b, const T* bias, T* c, Runner& r) {
+  const int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC, NC = Blocking<T>::NC;
+  const int64_t np = round_up(s.n, Blocking<T>::NR);
+  T* packed_b = scratch_of<T>(r, r.num_threads(), kPackedWeights, packed_b_size<T>(s.k, s.n));
+  pack_b_full(packed_b, b, s.b_row_stride, s.b_col_stride, s.k, s.n, r);
+  const int64_t mblocks = ceil_div(s.m, MC), nblocks = ceil_div(s.n, NC);
+  parallel_for(r, mblocks * nblocks, [&](int64_t task, int thread) {
+    const int64_t m0 = task / nblocks * MC, n0 = task % nblocks * NC;
+    const int64_t mc = std::min(MC, s.m - m0), nc = std::min(NC, s.n - n0);
+    T* pa = scratch_of<T>(r, thread, kPackA, MC * KC);
+    for (int64_t k0 = 0; k0 < s.k; k0 += KC) {
+      const int64_t kc = std::min(KC, s.k - k0);
+      pack_a_block(pa, a + m0 * s.a_row_stride + k0 * s.a_col_stride, s.a_row_stride, s.a_col_stride, mc, kc);
+      macro_kernel(mc, nc, kc, pa, packed_b + k0 * np + n0 * kc, c + m0 * s.n + n0, s.n, s.accumulate || k0 > 0,
+                   static_cast<const T*>(nullptr), bias ? bias + n0 : nullptr);
+    }
   });
 }

@@ -20,6 +20,8 @@ struct KernelOps {
   // Max mode reads argmax (required); avg mode ignores it. Overwrites dx.
   void (*pool2d_backward)(const PoolShape&, const T* dy, const int32_t* argmax, T* dx, Runner&);
   void (*zero_pad)(const PadShape&, const T* x, T* y, Runner&);
+  // c = a * b (+ bias per column) (+ c when s.accumulate); see GemmShape.
+  void (*gemm)(const GemmShape&, const T* a, const T* b, const T* bias, T* c, Runner&);
 };
 
 struct KernelTable {

@@ -14,6 +14,7 @@ KernelOps<T> make_ops() {
   ops.pool2d_forward = &pool2d_forward<T>;
   ops.pool2d_backward = &pool2d_backward<T>;
   ops.zero_pad = &zero_pad<T>;
+  ops.gemm = &gemm<T>;
   return ops;
 }
 

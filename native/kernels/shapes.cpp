@@ -141,4 +141,22 @@ void validate(const PadShape& s) {
   checked_count("output", {s.n, s.c, s.out_h(), s.out_w()});
 }
 
+void validate(const GemmShape& s) {
+  require_positive("gemm M", s.m);
+  require_positive("gemm N", s.n);
+  require_positive("gemm K", s.k);
+  for (int64_t v : {s.a_row_stride, s.a_col_stride, s.b_row_stride, s.b_col_stride}) {
+    require_non_negative("gemm stride", v);
+    if (v > kMaxElements) throw Error("ERR_TOO_LARGE", "gemm stride exceeds 2^46: " + str(v));
+  }
+  checked_count("gemm A", {s.m, s.k});
+  checked_count("gemm B", {s.k, s.n});
+  checked_count("gemm C", {s.m, s.n});
+  // Largest indices, computed wide so that no stride product can overflow.
+  const __int128 a_last = __int128(s.m - 1) * s.a_row_stride + __int128(s.k - 1) * s.a_col_stride;
+  const __int128 b_last = __int128(s.k - 1) * s.b_row_stride + __int128(s.n - 1) * s.b_col_stride;
+  if (a_last >= kMaxElements || b_last >= kMaxElements)
+    throw Error("ERR_TOO_LARGE", "gemm operand strides reach past 2^46 elements");
+}
+
 }  // namespace convkit

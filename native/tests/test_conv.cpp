@@ -226,6 +226,38 @@ void validation_checks() {
   expect_error("negative padding", "ERR_ARG", s);
 }
 
+// The strided GEMM entry against a triple loop: plain, transposed A and B, bias, accumulate.
+template <class T>
+void gemm_checks(const KernelOps<T>& ops, Runner& runner, const std::string& label, std::mt19937& rng) {
+  std::uniform_real_distribution<double> dist(-1, 1);
+  const int64_t sizes[][3] = {{1, 1, 1}, {64, 120, 400}, {13, 33, 7}, {200, 70, 300}, {5, 600, 3}};
+  for (const auto& size : sizes)
+    for (int variant = 0; variant < 4; ++variant) {
+      GemmShape g;
+      g.m = size[0], g.n = size[1], g.k = size[2];
+      const bool a_transposed = variant & 1, b_transposed = variant & 2;
+      g.a_row_stride = a_transposed ? 1 : g.k, g.a_col_stride = a_transposed ? g.m : 1;
+      g.b_row_stride = b_transposed ? 1 : g.n, g.b_col_stride = b_transposed ? g.k : 1;
+      g.accumulate = variant == 3;
+      validate(g);
+      std::vector<T> a(g.m * g.k), b(g.k * g.n), bias(g.n), c(g.m * g.n);
+      for (auto* v : {&a, &b, &bias, &c})
+        for (auto& e : *v) e = T(dist(rng));
+      std::vector<double> want(c.size());
+      for (int64_t i = 0; i < g.m; ++i)
+        for (int64_t j = 0; j < g.n; ++j) {
+          double sum = g.accumulate ? double(c[i * g.n + j]) : double(bias[j]);
+          for (int64_t k = 0; k < g.k; ++k)
+            sum += double(a[i * g.a_row_stride + k * g.a_col_stride]) * double(b[k * g.b_row_stride + j * g.b_col_stride]);
+          want[i * g.n + j] = sum;
+        }
+      ops.gemm(g, a.data(), b.data(), g.accumulate ? nullptr : bias.data(), c.data(), runner);
+      compare(label + " gemm " + std::to_string(g.m) + "x" + std::to_string(g.n) + "x" + std::to_string(g.k) +
+                  " variant " + std::to_string(variant),
+              c, want, sizeof(T) == 4 ? 2e-5 : 1e-12);
+    }
+}
+
 // Every task runs exactly once, also after the pool grew or shrank between jobs (new workers
 // must not replay the previous job).
 void thread_pool_checks() {
@@ -277,6 +309,8 @@ int main() {
         check(table->f32, s, runner, label + " f32", rng);
         check(table->f64, s, runner, label + " f64", rng);
       }
+    gemm_checks(table->f32, pool3, isa + " f32", rng);
+    gemm_checks(table->f64, pool2, isa + " f64", rng);
     std::printf("%s: %zu shapes x 2 layouts x 2 dtypes, %d failures\n", isa.c_str(), cases.size(), failed - before);
   }
   std::printf("test_conv: %d passed, %d failed\n", passed, failed);
