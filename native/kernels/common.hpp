@@ -124,6 +124,36 @@ void parallel_for(Runner& runner, int64_t ntasks, F&& fn) {
       const_cast<void*>(static_cast<const void*>(&fn)));
 }
 
+// Runs everything on the calling thread but keeps using `base`'s scratch buffers: for calls so
+// small that waking worker threads would cost more than the work.
+class SerialView : public Runner {
+ public:
+  explicit SerialView(Runner& base) : base_(base) {}
+  int num_threads() const override { return 1; }
+  void run(int64_t ntasks, void (*fn)(void*, int64_t, int), void* ctx) override {
+    for (int64_t t = 0; t < ntasks; ++t) fn(ctx, t, 0);
+  }
+  // Index 1 (the shared buffer when serial) is valid in every base: it is a worker's buffer
+  // there, unused while this op holds the pool.
+  void* scratch(int thread, int slot, size_t bytes) override { return base_.scratch(thread, slot, bytes); }
+
+ private:
+  Runner& base_;
+};
+
+// Calls fn(runner) with `runner`, or with a serial view of it when the call's work (in
+// multiply-adds or element visits) is too small to split across threads.
+template <class F>
+void with_sized_runner(Runner& runner, double work, F&& fn) {
+  constexpr double kSerialWork = 1 << 19;
+  if (runner.num_threads() > 1 && work < kSerialWork) {
+    SerialView serial(runner);
+    fn(static_cast<Runner&>(serial));
+  } else {
+    fn(runner);
+  }
+}
+
 // A Runner with one thread and plain heap scratch: for tests and tiny calls.
 class SerialRunner : public Runner {
  public:

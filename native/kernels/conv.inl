@@ -15,28 +15,70 @@ inline void valid_run(int64_t iw0, int64_t stride, int64_t len, int64_t width, i
   if (hi < lo) hi = lo;
 }
 
+// Walks output pixels p0, p0+1, ... as (n, oh, ow) without dividing per pixel.
+struct PixelCursor {
+  int64_t n, oh, ow;
+  const ConvShape& s;
+  PixelCursor(const ConvShape& shape, int64_t p) : s(shape) {
+    const int64_t ohw = s.oh * s.ow;
+    n = p / ohw;
+    oh = p % ohw / s.ow;
+    ow = p % s.ow;
+  }
+  void next() {
+    if (++ow == s.ow) {
+      ow = 0;
+      if (++oh == s.oh) oh = 0, ++n;
+    }
+  }
+};
+
 // NHWC im2col: dest[(k-k0)*ld_k + i*ld_i] = x(pixel p0+i, kidx k) for i < rows, k0 <= k < k0+kc.
 template <class T>
 void im2col_nhwc(T* dest, int64_t ld_k, int64_t ld_i, const T* x, const ConvShape& s, int64_t g, int64_t p0,
                  int64_t rows, int64_t k0, int64_t kc) {
-  const int64_t cg = s.cin_per_group(), ohw = s.oh * s.ow;
-  for (int64_t i = 0; i < rows; ++i) {
-    const int64_t p = p0 + i, n = p / ohw, oh = p % ohw / s.ow, ow = p % s.ow;
-    const int64_t ih0 = oh * s.stride_h - s.pad_top, iw0 = ow * s.stride_w - s.pad_left;
-    const T* image = x + n * s.h * s.w * s.c + g * cg;
+  const int64_t cg = s.cin_per_group();
+  const int64_t window0 = k0 / cg, ci0 = k0 % cg, kh0 = window0 / s.kw, kw0 = window0 % s.kw;
+  PixelCursor px(s, p0);
+  for (int64_t i = 0; i < rows; ++i, px.next()) {
+    const int64_t ih0 = px.oh * s.stride_h - s.pad_top, iw0 = px.ow * s.stride_w - s.pad_left;
+    const T* image = x + px.n * s.h * s.w * s.c + g * cg;
+    int64_t ci = ci0, kh = kh0, kw = kw0;
     for (int64_t k = k0; k < k0 + kc;) {
-      const int64_t window = k / cg, ci = k - window * cg, kh = window / s.kw, kw = window - kh * s.kw;
-      const int64_t len = std::min(cg - ci, k0 + kc - k);
       const int64_t ih = ih0 + kh * s.dilation_h, iw = iw0 + kw * s.dilation_w;
+      const bool row_inside = ih >= 0 && ih < s.h;
+      // Without dilation or groups, the rest of a window row is one contiguous run (as long
+      // as it stays inside the image): copy it as one segment instead of Cg-sized pieces.
+      int64_t columns = 1;
+      if (s.dilation_w == 1 && cg == s.c && row_inside && iw >= 0) columns = std::max<int64_t>(1, std::min(s.kw - kw, s.w - iw));
+      const int64_t len = std::min(columns * cg - ci, k0 + kc - k);
       T* d = dest + (k - k0) * ld_k + i * ld_i;
-      if (ih >= 0 && ih < s.h && iw >= 0 && iw < s.w) {
+      if (row_inside && iw >= 0 && iw < s.w) {
         const T* src = image + (ih * s.w + iw) * s.c + ci;
         for (int64_t t = 0; t < len; ++t) d[t * ld_k] = src[t];
       } else {
         for (int64_t t = 0; t < len; ++t) d[t * ld_k] = T(0);
       }
       k += len;
+      ci += len;
+      if (ci >= cg) {
+        kw += ci / cg;
+        ci %= cg;
+        if (kw >= s.kw) kw -= s.kw, ++kh;
+      }
     }
+  }
+}
+
+// Visits the output pixels p0 .. p0+cols-1 of one image as runs along an output row:
+// visit(j, oh, ow, len) for the run starting at column offset j.
+template <class F>
+void for_each_row_run(const ConvShape& s, int64_t p0, int64_t cols, F&& visit) {
+  int64_t oh = p0 / s.ow, ow = p0 % s.ow;
+  for (int64_t j = 0; j < cols; ++oh, ow = 0) {
+    const int64_t len = std::min(s.ow - ow, cols - j);
+    visit(j, oh, ow, len);
+    j += len;
   }
 }
 
@@ -46,18 +88,48 @@ template <class T>
 void im2col_nchw(T* dest, int64_t ld_k, const T* xg, const ConvShape& s, int64_t k0, int64_t kc, int64_t p0,
                  int64_t cols) {
   const int64_t khw = s.kh * s.kw;
+  // Narrow outputs make row runs too short to pay for themselves: gather per element from
+  // precomputed window origins instead.
+  constexpr int64_t kNarrowOutput = 16, kChunk = 64;
+  if (s.ow < kNarrowOutput) {
+    int64_t ih_origin[kChunk], iw_origin[kChunk];
+    for (int64_t j0 = 0; j0 < cols; j0 += kChunk) {
+      const int64_t jn = std::min(kChunk, cols - j0);
+      for_each_row_run(s, p0 + j0, jn, [&](int64_t j, int64_t oh, int64_t ow, int64_t len) {
+        for (int64_t t = 0; t < len; ++t) {
+          ih_origin[j + t] = oh * s.stride_h - s.pad_top;
+          iw_origin[j + t] = (ow + t) * s.stride_w - s.pad_left;
+        }
+      });
+      int64_t ci = k0 / khw, kh = k0 % khw / s.kw, kw = k0 % s.kw;
+      for (int64_t k = k0; k < k0 + kc; ++k) {
+        const T* plane = xg + ci * s.h * s.w;
+        const int64_t dh = kh * s.dilation_h, dw = kw * s.dilation_w;
+        T* d = dest + (k - k0) * ld_k + j0;
+        for (int64_t j = 0; j < jn; ++j) {
+          const int64_t ih = ih_origin[j] + dh, iw = iw_origin[j] + dw;
+          d[j] = uint64_t(ih) < uint64_t(s.h) && uint64_t(iw) < uint64_t(s.w) ? plane[ih * s.w + iw] : T(0);
+        }
+        if (++kw == s.kw) {
+          kw = 0;
+          if (++kh == s.kh) kh = 0, ++ci;
+        }
+      }
+    }
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t j = cols; j < ld_k; ++j) dest[k * ld_k + j] = T(0);
+    return;
+  }
+  int64_t ci = k0 / khw, kh = k0 % khw / s.kw, kw = k0 % s.kw;
   for (int64_t k = k0; k < k0 + kc; ++k) {
-    const int64_t ci = k / khw, kh = k % khw / s.kw, kw = k % s.kw;
     const T* plane = xg + ci * s.h * s.w;
     T* d = dest + (k - k0) * ld_k;
-    for (int64_t j = 0; j < cols;) {
-      const int64_t p = p0 + j, oh = p / s.ow, ow = p % s.ow;
-      const int64_t len = std::min(s.ow - ow, cols - j);
+    for_each_row_run(s, p0, cols, [&](int64_t j, int64_t oh, int64_t ow, int64_t len) {
       const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
       const int64_t iw0 = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+      T* dr = d + j;
       int64_t lo = 0, hi = 0;
       if (ih >= 0 && ih < s.h) valid_run(iw0, s.stride_w, len, s.w, lo, hi);
-      T* dr = d + j;
       for (int64_t t = 0; t < lo; ++t) dr[t] = T(0);
       if (hi > lo) {
         const T* first = plane + ih * s.w + iw0 + lo * s.stride_w;
@@ -68,20 +140,23 @@ void im2col_nchw(T* dest, int64_t ld_k, const T* xg, const ConvShape& s, int64_t
         }
       }
       for (int64_t t = hi; t < len; ++t) dr[t] = T(0);
-      j += len;
-    }
+    });
     for (int64_t j = cols; j < ld_k; ++j) d[j] = T(0);
+    if (++kw == s.kw) {
+      kw = 0;
+      if (++kh == s.kh) kh = 0, ++ci;
+    }
   }
 }
 
 // NHWC col2im: adds dcol[i*K + kidx] (rows = pixels p0+i) into dx.
 template <class T>
 void col2im_nhwc(T* dx, const T* dcol, const ConvShape& s, int64_t g, int64_t p0, int64_t rows) {
-  const int64_t cg = s.cin_per_group(), ohw = s.oh * s.ow, K = s.kh * s.kw * cg;
-  for (int64_t i = 0; i < rows; ++i) {
-    const int64_t p = p0 + i, n = p / ohw, oh = p % ohw / s.ow, ow = p % s.ow;
-    const int64_t ih0 = oh * s.stride_h - s.pad_top, iw0 = ow * s.stride_w - s.pad_left;
-    T* image = dx + n * s.h * s.w * s.c + g * cg;
+  const int64_t cg = s.cin_per_group(), K = s.kh * s.kw * cg;
+  PixelCursor px(s, p0);
+  for (int64_t i = 0; i < rows; ++i, px.next()) {
+    const int64_t ih0 = px.oh * s.stride_h - s.pad_top, iw0 = px.ow * s.stride_w - s.pad_left;
+    T* image = dx + px.n * s.h * s.w * s.c + g * cg;
     const T* src = dcol + i * K;
     for (int64_t kh = 0; kh < s.kh; ++kh) {
       const int64_t ih = ih0 + kh * s.dilation_h;
@@ -100,26 +175,25 @@ void col2im_nhwc(T* dx, const T* dcol, const ConvShape& s, int64_t g, int64_t p0
 // NCHW col2im of one image and group: adds dcol[kidx*ld + j] (columns = pixels p0+j) into dxg.
 template <class T>
 void col2im_nchw(T* dxg, const T* dcol, int64_t ld, const ConvShape& s, int64_t p0, int64_t cols) {
-  const int64_t khw = s.kh * s.kw, K = s.cin_per_group() * khw;
+  const int64_t K = s.cin_per_group() * s.kh * s.kw;
+  int64_t ci = 0, kh = 0, kw = 0;
   for (int64_t k = 0; k < K; ++k) {
-    const int64_t ci = k / khw, kh = k % khw / s.kw, kw = k % s.kw;
     T* plane = dxg + ci * s.h * s.w;
     const T* src = dcol + k * ld;
-    for (int64_t j = 0; j < cols;) {
-      const int64_t p = p0 + j, oh = p / s.ow, ow = p % s.ow;
-      const int64_t len = std::min(s.ow - ow, cols - j);
+    for_each_row_run(s, p0, cols, [&](int64_t j, int64_t oh, int64_t ow, int64_t len) {
       const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+      if (ih < 0 || ih >= s.h) return;
       const int64_t iw0 = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
-      if (ih >= 0 && ih < s.h) {
-        int64_t lo = 0, hi = 0;
-        valid_run(iw0, s.stride_w, len, s.w, lo, hi);
-        if (hi > lo) {
-          T* first = plane + ih * s.w + iw0 + lo * s.stride_w;
-          const T* from = src + j + lo;
-          for (int64_t t = 0; t < hi - lo; ++t) first[t * s.stride_w] += from[t];
-        }
-      }
-      j += len;
+      int64_t lo = 0, hi = 0;
+      valid_run(iw0, s.stride_w, len, s.w, lo, hi);
+      if (hi <= lo) return;
+      T* first = plane + ih * s.w + iw0 + lo * s.stride_w;
+      const T* from = src + j + lo;
+      for (int64_t t = 0; t < hi - lo; ++t) first[t * s.stride_w] += from[t];
+    });
+    if (++kw == s.kw) {
+      kw = 0;
+      if (++kh == s.kh) kh = 0, ++ci;
     }
   }
 }
@@ -412,32 +486,42 @@ void conv2d_backward_filter_nchw(const ConvShape& s, const T* dy, const T* x, T*
 
 // ---------------------------------------------------------------- entry points
 
-template <class T>
-void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, T* y, Runner& r) {
-  if (is_depthwise(s))
-    depthwise_forward(s, x, w, b, y, r);
-  else if (s.layout == Layout::NHWC)
-    conv2d_forward_nhwc(s, x, w, b, y, r);
-  else
-    conv2d_forward_nchw(s, x, w, b, y, r);
+inline double conv_multiply_adds(const ConvShape& s) {
+  return double(s.n) * double(s.oh * s.ow) * double(s.cout) * double(s.cin_per_group() * s.kh * s.kw);
 }
 
 template <class T>
-void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, Runner& r) {
-  if (is_depthwise(s))
-    depthwise_backward_input(s, dy, w, dx, r);
-  else if (s.layout == Layout::NHWC)
-    conv2d_backward_input_nhwc(s, dy, w, dx, r);
-  else
-    conv2d_backward_input_nchw(s, dy, w, dx, r);
+void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, T* y, Runner& runner) {
+  with_sized_runner(runner, conv_multiply_adds(s), [&](Runner& r) {
+    if (is_depthwise(s))
+      depthwise_forward(s, x, w, b, y, r);
+    else if (s.layout == Layout::NHWC)
+      conv2d_forward_nhwc(s, x, w, b, y, r);
+    else
+      conv2d_forward_nchw(s, x, w, b, y, r);
+  });
 }
 
 template <class T>
-void conv2d_backward_filter(const ConvShape& s, const T* dy, const T* x, T* dw, T* db, Runner& r) {
-  if (is_depthwise(s))
-    depthwise_backward_filter(s, dy, x, dw, db, r);
-  else if (s.layout == Layout::NHWC)
-    conv2d_backward_filter_nhwc(s, dy, x, dw, db, r);
-  else
-    conv2d_backward_filter_nchw(s, dy, x, dw, db, r);
+void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, Runner& runner) {
+  with_sized_runner(runner, conv_multiply_adds(s), [&](Runner& r) {
+    if (is_depthwise(s))
+      depthwise_backward_input(s, dy, w, dx, r);
+    else if (s.layout == Layout::NHWC)
+      conv2d_backward_input_nhwc(s, dy, w, dx, r);
+    else
+      conv2d_backward_input_nchw(s, dy, w, dx, r);
+  });
+}
+
+template <class T>
+void conv2d_backward_filter(const ConvShape& s, const T* dy, const T* x, T* dw, T* db, Runner& runner) {
+  with_sized_runner(runner, conv_multiply_adds(s), [&](Runner& r) {
+    if (is_depthwise(s))
+      depthwise_backward_filter(s, dy, x, dw, db, r);
+    else if (s.layout == Layout::NHWC)
+      conv2d_backward_filter_nhwc(s, dy, x, dw, db, r);
+    else
+      conv2d_backward_filter_nchw(s, dy, x, dw, db, r);
+  });
 }

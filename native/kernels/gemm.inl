@@ -136,7 +136,7 @@ void pack_a_full(T* dest, const T* src, int64_t rs, int64_t cs, int64_t M, int64
 // The general entry (used by `linear`): B packed once for all threads, then tasks over
 // (MC-row, NC-column) blocks of C so that small-M products still use every thread.
 template <class T>
-void gemm(const GemmShape& s, const T* a, const T* b, const T* bias, T* c, Runner& r) {
+void gemm_on(const GemmShape& s, const T* a, const T* b, const T* bias, T* c, Runner& r) {
   const int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC, NC = Blocking<T>::NC;
   const int64_t np = round_up(s.n, Blocking<T>::NR);
   T* packed_b = scratch_of<T>(r, r.num_threads(), kPackedWeights, packed_b_size<T>(s.k, s.n));
@@ -153,4 +153,9 @@ void gemm(const GemmShape& s, const T* a, const T* b, const T* bias, T* c, Runne
                    static_cast<const T*>(nullptr), bias ? bias + n0 : nullptr);
     }
   });
+}
+
+template <class T>
+void gemm(const GemmShape& s, const T* a, const T* b, const T* bias, T* c, Runner& runner) {
+  with_sized_runner(runner, double(s.m) * double(s.n) * double(s.k), [&](Runner& r) { gemm_on(s, a, b, bias, c, r); });
 }
