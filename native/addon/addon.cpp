@@ -1,9 +1,19 @@
 // N-API glue: unwraps typed arrays without copying, re-checks every size against the shape it
 // was given, runs the kernel on the shared thread pool (inline for the sync API, on a libuv
 // thread for the async one) and maps convkit::Error to a JS Error with a `code`.
+
+// While a worker_threads environment is terminated, JS calls into the addon can fail to throw
+// (JS cannot run any more); without this, node-addon-api turns that into std::terminate.
+#define NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
 #include <napi.h>
 
+#if !defined(_WIN32)
+#include <dlfcn.h>
+#endif
+
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
@@ -378,48 +388,126 @@ Napi::Value sync_entry(const Napi::CallbackInfo& info) {
   });
 }
 
-// Keeps every argument referenced until the job is done, so that the caller may drop its
-// tensors (and the GC run) while the kernel still reads and writes them.
-class JobWorker : public Napi::AsyncWorker {
+// What one environment (the main thread or a worker_threads worker) shares with its jobs:
+// how many are running and whether the environment is gone. Node (20 and later) finishes the
+// thread-pool work of an environment before it runs its cleanup hooks, so the hook normally finds
+// nothing to wait for; it still waits for running jobs and turns jobs that have not started into
+// no-ops, so that no kernel writes into the ArrayBuffers of a torn-down environment whatever the
+// Node version or embedder. Jobs hold it by shared_ptr: it outlives the environment if need be.
+class EnvState {
  public:
-  JobWorker(Napi::Env env, std::unique_ptr<Job> job, const Napi::CallbackInfo& info)
-      : Napi::AsyncWorker(env, "convkit"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {
-    for (size_t i = 0; i < info.Length(); ++i)
-      if (info[i].IsObject()) keep_.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
+  // Called before a job's kernel runs; false once the environment is torn down.
+  bool begin_job() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (torn_down_) return false;
+    ++running_;
+    return true;
   }
 
-  Napi::Promise promise() { return deferred_.Promise(); }
+  void end_job() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (--running_ == 0) idle_.notify_all();
+  }
 
-  void Execute() override {
+  void tear_down() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    torn_down_ = true;
+    idle_.wait(lock, [&] { return running_ == 0; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  int running_ = 0;
+  bool torn_down_ = false;
+};
+
+std::shared_ptr<EnvState> env_state(Napi::Env env) {
+  auto* state = env.GetInstanceData<std::shared_ptr<EnvState>>();
+  if (!state) throw Error("ERR_INTERNAL", "convkit was not initialised in this environment");
+  return *state;
+}
+
+void init_env_state(Napi::Env env) {
+  auto state = std::make_shared<EnvState>();
+  env.SetInstanceData(new std::shared_ptr<EnvState>(state));  // deleted by Node with the env
+  env.AddCleanupHook([state] { state->tear_down(); });
+}
+
+// One async call: runs its Job on a libuv thread and settles a promise. Plain N-API rather than
+// Napi::AsyncWorker because the completion may run while the environment is being torn down
+// (worker.terminate()), when JS cannot run: settling the promise then fails, and that failure
+// must be ignored, not thrown (a C++ exception there aborts the process).
+class AsyncJob {
+ public:
+  // Queues the job and returns its promise. Every argument that is an object stays referenced
+  // until the job is done, so the caller may drop its tensors (and the GC run) meanwhile.
+  static Napi::Value start(Napi::Env env, std::unique_ptr<Job> job, const Napi::CallbackInfo& info) {
+    auto self = std::unique_ptr<AsyncJob>(new AsyncJob(std::move(job), env_state(env)));
+    for (size_t i = 0; i < info.Length(); ++i)
+      if (info[i].IsObject()) self->keep_.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
+    napi_value promise = nullptr;
+    NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &self->deferred_, &promise), Napi::Value());
+    napi_value name = Napi::String::New(env, "convkit");
+    if (napi_create_async_work(env, nullptr, name, execute, complete, self.get(), &self->work_) != napi_ok ||
+        napi_queue_async_work(env, self->work_) != napi_ok) {
+      if (self->work_) napi_delete_async_work(env, self->work_);
+      napi_reject_deferred(env, self->deferred_, coded_error(env, "ERR_INTERNAL", "could not queue the async job").Value());
+      return Napi::Value(env, promise);
+    }
+    self.release();  // owned by the queued work until complete()
+    return Napi::Value(env, promise);
+  }
+
+ private:
+  AsyncJob(std::unique_ptr<Job> job, std::shared_ptr<EnvState> state) : job_(std::move(job)), state_(std::move(state)) {}
+
+  static void execute(napi_env, void* data) {
+    auto* self = static_cast<AsyncJob*>(data);
+    if (!self->state_->begin_job()) {
+      self->fail("ERR_INTERNAL", "the environment was torn down before the job ran");
+      return;
+    }
     try {
-      run_on_pool(*job_);
+      run_on_pool(*self->job_);
     } catch (const Error& e) {
-      fail(e.code(), e.what());
+      self->fail(e.code(), e.what());
     } catch (const std::bad_alloc&) {
-      fail("ERR_ALLOC", "out of memory");
+      self->fail("ERR_ALLOC", "out of memory");
     } catch (const std::exception& e) {
-      fail("ERR_INTERNAL", e.what());
+      self->fail("ERR_INTERNAL", e.what());
+    }
+    self->state_->end_job();
+  }
+
+  // On the JS thread. Statuses of the settling calls are ignored on purpose: they fail only
+  // when the environment is going away, and then nobody awaits the promise.
+  static void complete(napi_env env, napi_status status, void* data) {
+    std::unique_ptr<AsyncJob> self(static_cast<AsyncJob*>(data));
+    napi_delete_async_work(env, self->work_);
+    if (status == napi_cancelled) self->fail("ERR_INTERNAL", "the async job was cancelled");
+    if (self->code_) {
+      napi_value code = nullptr, message = nullptr, error = nullptr;
+      if (napi_create_string_utf8(env, self->code_, NAPI_AUTO_LENGTH, &code) == napi_ok &&
+          napi_create_string_utf8(env, self->message_.c_str(), self->message_.size(), &message) == napi_ok &&
+          napi_create_error(env, code, message, &error) == napi_ok)
+        napi_reject_deferred(env, self->deferred_, error);
+    } else {
+      napi_value undefined = nullptr;
+      if (napi_get_undefined(env, &undefined) == napi_ok) napi_resolve_deferred(env, self->deferred_, undefined);
     }
   }
 
-  void OnOK() override {
-    if (code_)
-      deferred_.Reject(coded_error(Env(), code_, message_).Value());
-    else
-      deferred_.Resolve(Env().Undefined());
-  }
-
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
   void fail(const char* code, const std::string& message) {
     code_ = code;
     message_ = message;
   }
 
   std::unique_ptr<Job> job_;
-  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<EnvState> state_;
   std::vector<Napi::ObjectReference> keep_;
+  napi_deferred deferred_ = nullptr;
+  napi_async_work work_ = nullptr;
   const char* code_ = nullptr;
   std::string message_;
 };
@@ -427,21 +515,13 @@ class JobWorker : public Napi::AsyncWorker {
 template <Parser parse>
 Napi::Value async_entry(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::unique_ptr<Job> job;
   try {
-    guarded(env, [&]() -> Napi::Value {
-      job = parse(info);
-      return env.Undefined();
-    });
+    return guarded(env, [&]() -> Napi::Value { return AsyncJob::start(env, parse(info), info); });
   } catch (const Napi::Error& e) {
     auto deferred = Napi::Promise::Deferred::New(env);
     deferred.Reject(e.Value());
     return deferred.Promise();
   }
-  auto* worker = new JobWorker(env, std::move(job), info);  // deletes itself when done
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
 }
 
 // ---- settings and information
@@ -497,12 +577,25 @@ Napi::Value build_info(const Napi::CallbackInfo& info) {
   });
 }
 
+// Node unloads an addon when the last environment that loaded it goes away (all the workers that
+// used it were terminated, the main thread never did). The process-wide thread pool's threads
+// run this library's code and outlive any environment, so the library must stay mapped.
+void keep_library_loaded() {
+#if !defined(_WIN32)
+  Dl_info self;
+  if (dladdr(reinterpret_cast<void*>(&keep_library_loaded), &self) && self.dli_fname)
+    dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);  // a no-op after the first env
+#endif
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
+  keep_library_loaded();
   // Resolve the ISA now so that a bad CONVKIT_ISA fails at require() with a clear error.
   guarded(env, [&]() -> Napi::Value {
     active_kernels();
     return env.Undefined();
   });
+  init_env_state(env);
   auto add = [&](const char* name, Napi::Function::Callback fn) { exports.Set(name, Napi::Function::New(env, fn, name)); };
   add("conv2dForward", sync_entry<parse_conv2d_forward>);
   add("conv2dBackwardInput", sync_entry<parse_conv2d_backward_input>);

@@ -55,7 +55,10 @@ void im2col_nhwc(T* dest, int64_t ld_k, int64_t ld_i, const T* x, const ConvShap
       T* d = dest + (k - k0) * ld_k + i * ld_i;
       if (row_inside && iw >= 0 && iw < s.w) {
         const T* src = image + (ih * s.w + iw) * s.c + ci;
-        for (int64_t t = 0; t < len; ++t) d[t * ld_k] = src[t];
+        if (ld_k == 1)
+          std::memcpy(d, src, sizeof(T) * size_t(len));
+        else
+          for (int64_t t = 0; t < len; ++t) d[t * ld_k] = src[t];
       } else {
         for (int64_t t = 0; t < len; ++t) d[t * ld_k] = T(0);
       }
@@ -225,12 +228,12 @@ void conv2d_forward_nhwc(const ConvShape& s, const T* x, const T* w, const T* b,
       const int64_t kc = std::min(KC, K - k0);
       for (int64_t i = 0; i < mc; i += MR) {
         const int rows = int(std::min<int64_t>(MR, mc - i));
-        T* panel = pa + i * kc;
+        T* panel = pa + i * KC;
         if (pointwise) {
           pack_a_panel(panel, x + (m0 + i) * s.c + g * cg + k0, s.c, 1, rows, kc);
         } else {
-          if (rows < MR) std::memset(panel, 0, sizeof(T) * MR * kc);
-          im2col_nhwc(panel, MR, 1, x, s, g, m0 + i, rows, k0, kc);
+          zero_a_rows(panel, rows, kc);
+          im2col_nhwc(panel, 1, KC, x, s, g, m0 + i, rows, k0, kc);
         }
       }
       macro_kernel(mc, coutg, kc, pa, packed_w + g * K * np + k0 * np, y + m0 * s.cout + g * coutg, s.cout, k0 > 0,
@@ -249,7 +252,8 @@ void conv2d_forward_nchw(const ConvShape& s, const T* x, const T* w, const T* b,
 
   // Weights [Cout x K] (OIHW as stored), packed once per call for every group.
   T* packed_w = scratch_of<T>(r, r.num_threads(), kPackedWeights, G * packed_a_size<T>(coutg, K));
-  for (int64_t g = 0; g < G; ++g) pack_a_full(packed_w + g * K * mp, w + g * coutg * K, K, 1, coutg, K, r);
+  const int64_t group_size = packed_a_size<T>(coutg, K);
+  for (int64_t g = 0; g < G; ++g) pack_a_full(packed_w + g * group_size, w + g * coutg * K, K, 1, coutg, K, r);
 
   const int64_t pblocks = ceil_div(P, NC);
   parallel_for(r, s.n * pblocks, [&](int64_t task, int thread) {
@@ -266,7 +270,7 @@ void conv2d_forward_nchw(const ConvShape& s, const T* x, const T* w, const T* b,
           for (int64_t j = 0; j < nc; j += NR)
             im2col_nchw(pb + j * kc, NR, xg, s, k0, kc, p0 + j, std::min<int64_t>(NR, nc - j));
         for (int64_t ic = 0; ic < coutg; ic += MC)
-          macro_kernel(std::min(MC, coutg - ic), nc, kc, packed_w + g * K * mp + k0 * mp + ic * kc, pb, yg + ic * P, P,
+          macro_kernel(std::min(MC, coutg - ic), nc, kc, packed_w + g * group_size + k0 * mp + ic * KC, pb, yg + ic * P, P,
                        k0 > 0, b ? b + g * coutg + ic : nullptr, static_cast<const T*>(nullptr));
       }
     }
@@ -341,7 +345,8 @@ void conv2d_backward_input_nchw(const ConvShape& s, const T* dy, const T* w, T* 
 
   // W^T per group: [K x Coutg] with element (kidx, co) at w[(g*Coutg + co)*K + kidx].
   T* packed_wt = scratch_of<T>(r, r.num_threads(), kPackedWeights, G * packed_a_size<T>(K, coutg));
-  for (int64_t g = 0; g < G; ++g) pack_a_full(packed_wt + g * coutg * mp, w + g * coutg * K, 1, K, K, coutg, r);
+  const int64_t group_size = packed_a_size<T>(K, coutg);
+  for (int64_t g = 0; g < G; ++g) pack_a_full(packed_wt + g * group_size, w + g * coutg * K, 1, K, K, coutg, r);
   zero_fill(dx, s.x_size(), r);
 
   for_each_band_two_phase(r, s, [&](int64_t n, int64_t oh_begin, int64_t oh_end, int thread) {
@@ -355,7 +360,7 @@ void conv2d_backward_input_nchw(const ConvShape& s, const T* dy, const T* w, T* 
           const int64_t kc = std::min(KC, coutg - k0);
           pack_b_block(pb, dy + (n * s.cout + g * coutg + k0) * P + t0, P, 1, tp, kc);
           for (int64_t ic = 0; ic < K; ic += MC)
-            macro_kernel(std::min(MC, K - ic), tp, kc, packed_wt + g * coutg * mp + k0 * mp + ic * kc, pb,
+            macro_kernel(std::min(MC, K - ic), tp, kc, packed_wt + g * group_size + k0 * mp + ic * KC, pb,
                          dcol + ic * tp, tp, k0 > 0, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
         }
         col2im_nchw(dx + (n * s.c + g * cg) * s.h * s.w, dcol, tp, s, t0, tp);
@@ -465,7 +470,7 @@ void conv2d_backward_filter_nchw(const ConvShape& s, const T* dy, const T* x, T*
         const int64_t nc = std::min(NC, K - jc);
         pack_b_block(pb, tile + jc * TP, 1, TP, nc, tp);
         for (int64_t ic = 0; ic < coutg; ic += MC)
-          macro_kernel(std::min(MC, coutg - ic), nc, tp, pa + ic * tp, pb, dw_part + (g * coutg + ic) * K + jc, K,
+          macro_kernel(std::min(MC, coutg - ic), nc, tp, pa + ic * TP, pb, dw_part + (g * coutg + ic) * K + jc, K,
                        true, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
       }
     }

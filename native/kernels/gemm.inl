@@ -1,8 +1,9 @@
 // GEMM building blocks shared by the convolution drivers: panel packing and the macro-kernel.
 //
 // C[M x N] (row-major, row stride ldc) = A[M x K] * B[K x N], blocked BLIS-style:
-// - A is packed into panels of MR rows: element (i, k) of a panel at a[k*MR + i]; rows past M
-//   are zero. A block of mc rows is ceil(mc/MR) consecutive panels of kc*MR elements.
+// - A is packed into panels of MR rows of stride KC: element (i, k) of a panel at a[i*KC + k];
+//   rows past M are zero. A block of mc rows is ceil(mc/MR) consecutive panels of MR*KC
+//   elements. Rows contiguous in k make im2col of NHWC pixels a plain copy.
 // - B is packed into panels of NR columns: element (k, j) at b[k*NR + j]; columns past N are
 //   zero. A block of nc columns is ceil(nc/NR) panels of kc*NR elements.
 // The micro-kernel keeps an MR x NR tile of C in registers; the macro-kernel walks the B panels
@@ -14,7 +15,7 @@ struct Blocking {
   static constexpr int NR = Ukernel<T>::NR;
   // One B panel (KC*NR elements) fills about 32 KiB, inside L1 with room for the A stream;
   // an A block (MC*KC) and a B block (KC*NC) fit together in a 1-2 MiB L2.
-  static constexpr int64_t KC = std::min<int64_t>(512, std::max<int64_t>(64, 32768 / (NR * int64_t(sizeof(T)))));
+  static constexpr int64_t KC = Ukernel<T>::KC;
   static constexpr int64_t MC = MR * 12;
   static constexpr int64_t NC = NR * 12;
 };
@@ -30,19 +31,22 @@ T* scratch_of(Runner& r, int thread, int slot, int64_t elements) {
 // Scratch slots used below.
 enum ScratchSlot { kPackedWeights = 0, kTile = 1, kPackA = 2, kPackB = 3, kPartialW = 4, kPartialB = 5 };
 
+// Zero rows [rows, MR) of an A panel (the micro-kernel always computes MR rows).
+template <class T>
+void zero_a_rows(T* panel, int rows, int64_t kc) {
+  for (int i = rows; i < Blocking<T>::MR; ++i) std::memset(panel + i * Blocking<T>::KC, 0, sizeof(T) * size_t(kc));
+}
+
 // One A panel from a strided matrix: panel(i, k) = src[i*rs + k*cs] for i < rows, 0 beyond.
 template <class T>
 void pack_a_panel(T* dest, const T* src, int64_t rs, int64_t cs, int rows, int64_t kc) {
-  constexpr int MR = Blocking<T>::MR;
-  if (rows < MR) std::memset(dest, 0, sizeof(T) * MR * kc);
+  constexpr int64_t KC = Blocking<T>::KC;
+  zero_a_rows(dest, rows, kc);
   if (cs == 1) {
-    for (int i = 0; i < rows; ++i) {
-      const T* s = src + i * rs;
-      for (int64_t k = 0; k < kc; ++k) dest[k * MR + i] = s[k];
-    }
+    for (int i = 0; i < rows; ++i) std::memcpy(dest + i * KC, src + i * rs, sizeof(T) * size_t(kc));
   } else {
     for (int64_t k = 0; k < kc; ++k)
-      for (int i = 0; i < rows; ++i) dest[k * MR + i] = src[i * rs + k * cs];
+      for (int i = 0; i < rows; ++i) dest[i * KC + k] = src[i * rs + k * cs];
   }
 }
 
@@ -67,7 +71,7 @@ template <class T>
 void pack_a_block(T* dest, const T* src, int64_t rs, int64_t cs, int64_t rows, int64_t kc) {
   constexpr int MR = Blocking<T>::MR;
   for (int64_t i = 0; i < rows; i += MR)
-    pack_a_panel(dest + i * kc, src + i * rs, rs, cs, int(std::min<int64_t>(MR, rows - i)), kc);
+    pack_a_panel(dest + i * Blocking<T>::KC, src + i * rs, rs, cs, int(std::min<int64_t>(MR, rows - i)), kc);
 }
 
 // A block of `cols` columns (as consecutive NR panels) from a strided matrix.
@@ -90,7 +94,7 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const T* pa, const T* pb, 
     const T* b_panel = pb + j * kc;
     for (int64_t i = 0; i < mc; i += MR) {
       const int mr = int(std::min<int64_t>(MR, mc - i));
-      Ukernel<T>::run(kc, pa + i * kc, b_panel, c + i * ldc + j, ldc, mr, nr, accumulate,
+      Ukernel<T>::run(kc, pa + i * Blocking<T>::KC, b_panel, c + i * ldc + j, ldc, mr, nr, accumulate,
                       bias_m ? bias_m + i : nullptr, bias_n ? bias_n + j : nullptr);
     }
   }
@@ -105,7 +109,7 @@ int64_t packed_b_size(int64_t K, int64_t N) {
 
 template <class T>
 int64_t packed_a_size(int64_t M, int64_t K) {
-  return K * round_up(M, Blocking<T>::MR);
+  return round_up(K, Blocking<T>::KC) * round_up(M, Blocking<T>::MR);
 }
 
 // Fill `dest` with every KC block of B, in parallel over (k block, panel).
@@ -129,7 +133,7 @@ void pack_a_full(T* dest, const T* src, int64_t rs, int64_t cs, int64_t M, int64
   parallel_for(runner, kblocks * panels, [&](int64_t task, int) {
     const int64_t k0 = task / panels * KC, i = task % panels * MR;
     const int64_t kc = std::min(KC, K - k0);
-    pack_a_panel(dest + k0 * mp + i * kc, src + i * rs + k0 * cs, rs, cs, int(std::min<int64_t>(MR, M - i)), kc);
+    pack_a_panel(dest + k0 * mp + i * KC, src + i * rs + k0 * cs, rs, cs, int(std::min<int64_t>(MR, M - i)), kc);
   });
 }
 

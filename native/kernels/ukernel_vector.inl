@@ -1,7 +1,8 @@
 // Register-blocked micro-kernel for a SIMD ISA, written once over a vector-traits class V
 // (V::T element type, V::L lanes, load/store/fmadd/add/set1/zero). The C tile is MR rows x two
 // vectors, held in 2*MR registers for the whole k loop; each k step loads two vectors of the
-// packed B panel and broadcasts MR elements of the packed A panel. Interface: see
+// packed B panel and broadcasts one element from each of the MR rows of the A panel (constant
+// offsets i*KC, so the broadcasts need no address arithmetic). Interface: see
 // ukernel_generic.inl.
 template <class V, int Rows>
 struct VectorUkernel {
@@ -9,17 +10,19 @@ struct VectorUkernel {
   using Vec = typename V::Vec;
   static constexpr int MR = Rows;
   static constexpr int NR = 2 * V::L;
+  // A panel row stride: one B panel (KC*NR elements) fills about 32 KiB of L1.
+  static constexpr int64_t KC = std::min<int64_t>(512, std::max<int64_t>(64, 32768 / (NR * int64_t(sizeof(T)))));
 
   static void run(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int mr, int nr, bool accumulate,
                   const T* bias_m, const T* bias_n) {
     Vec acc0[MR], acc1[MR];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) acc0[i] = acc1[i] = V::zero();
-    for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
+    for (int64_t k = 0; k < kc; ++k, ++a, b += NR) {
       const Vec b0 = V::load(b), b1 = V::load(b + V::L);
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) {
-        const Vec ai = V::set1(a[i]);
+        const Vec ai = V::set1(a[i * KC]);
         acc0[i] = V::fmadd(ai, b0, acc0[i]);
         acc1[i] = V::fmadd(ai, b1, acc1[i]);
       }

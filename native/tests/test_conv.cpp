@@ -2,6 +2,7 @@
 // shapes crossing the GEMM tile edges, both layouts, float and double, 1 to 3 threads.
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -13,6 +14,18 @@
 using namespace convkit;
 
 namespace {
+
+// CONVKIT_TEST_CASES=N keeps about N cases, spread evenly over the list (valgrind runs a
+// reduced set); unset, all of them.
+template <class T>
+std::vector<T> spread_subset(std::vector<T> cases) {
+  const char* env = std::getenv("CONVKIT_TEST_CASES");
+  const size_t limit = env ? std::strtoul(env, nullptr, 10) : 0;
+  if (limit == 0 || limit >= cases.size()) return cases;
+  std::vector<T> kept;
+  for (size_t i = 0; i < limit; ++i) kept.push_back(cases[i * cases.size() / limit]);
+  return kept;
+}
 
 int passed = 0, failed = 0;
 
@@ -293,7 +306,7 @@ int main() {
   validation_checks();
   thread_pool_checks();
   std::mt19937 rng(1234);
-  const auto cases = shapes(rng);
+  const auto cases = spread_subset(shapes(rng));
   ThreadPool pool3(3), pool2(2);
   SerialRunner serial;
   Runner* runners[] = {&serial, &pool2, &pool3};
