@@ -85,33 +85,37 @@ void for_each_row_run(const ConvShape& s, int64_t p0, int64_t cols, F&& visit) {
   }
 }
 
-// NCHW im2col of one image and group (xg points at its first channel):
-// dest[(k-k0)*ld_k + j] = x(kidx k, pixel p0+j) for j < cols; zero for cols <= j < ld_k.
+// NCHW im2col of one image and group (xg points at its first channel), written as panels of
+// `width` columns placed `stride` elements apart: x(kidx k, pixel p0+j) goes to
+// dest[(j / width) * stride + (k - k0) * width + j % width] for j < cols, and the last panel's
+// columns past `cols` are zero. GEMM B panels use width NR and stride NR*kc; a plain
+// [kc x width] tile is one panel.
 template <class T>
-void im2col_nchw(T* dest, int64_t ld_k, const T* xg, const ConvShape& s, int64_t k0, int64_t kc, int64_t p0,
-                 int64_t cols) {
+void im2col_nchw(T* dest, int64_t width, int64_t stride, const T* xg, const ConvShape& s, int64_t k0, int64_t kc,
+                 int64_t p0, int64_t cols) {
   const int64_t khw = s.kh * s.kw;
   // Narrow outputs make row runs too short to pay for themselves: gather per element from
   // precomputed window origins instead.
   constexpr int64_t kNarrowOutput = 16, kChunk = 64;
   if (s.ow < kNarrowOutput) {
-    int64_t ih_origin[kChunk], iw_origin[kChunk];
+    int64_t ih_origin[kChunk], iw_origin[kChunk], offset[kChunk];
     for (int64_t j0 = 0; j0 < cols; j0 += kChunk) {
       const int64_t jn = std::min(kChunk, cols - j0);
       for_each_row_run(s, p0 + j0, jn, [&](int64_t j, int64_t oh, int64_t ow, int64_t len) {
         for (int64_t t = 0; t < len; ++t) {
           ih_origin[j + t] = oh * s.stride_h - s.pad_top;
           iw_origin[j + t] = (ow + t) * s.stride_w - s.pad_left;
+          offset[j + t] = (j0 + j + t) / width * stride + (j0 + j + t) % width;
         }
       });
       int64_t ci = k0 / khw, kh = k0 % khw / s.kw, kw = k0 % s.kw;
       for (int64_t k = k0; k < k0 + kc; ++k) {
         const T* plane = xg + ci * s.h * s.w;
         const int64_t dh = kh * s.dilation_h, dw = kw * s.dilation_w;
-        T* d = dest + (k - k0) * ld_k + j0;
+        T* d = dest + (k - k0) * width;
         for (int64_t j = 0; j < jn; ++j) {
           const int64_t ih = ih_origin[j] + dh, iw = iw_origin[j] + dw;
-          d[j] = uint64_t(ih) < uint64_t(s.h) && uint64_t(iw) < uint64_t(s.w) ? plane[ih * s.w + iw] : T(0);
+          d[offset[j]] = uint64_t(ih) < uint64_t(s.h) && uint64_t(iw) < uint64_t(s.w) ? plane[ih * s.w + iw] : T(0);
         }
         if (++kw == s.kw) {
           kw = 0;
@@ -119,36 +123,45 @@ void im2col_nchw(T* dest, int64_t ld_k, const T* xg, const ConvShape& s, int64_t
         }
       }
     }
-    for (int64_t k = 0; k < kc; ++k)
-      for (int64_t j = cols; j < ld_k; ++j) dest[k * ld_k + j] = T(0);
-    return;
-  }
-  int64_t ci = k0 / khw, kh = k0 % khw / s.kw, kw = k0 % s.kw;
-  for (int64_t k = k0; k < k0 + kc; ++k) {
-    const T* plane = xg + ci * s.h * s.w;
-    T* d = dest + (k - k0) * ld_k;
-    for_each_row_run(s, p0, cols, [&](int64_t j, int64_t oh, int64_t ow, int64_t len) {
-      const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
-      const int64_t iw0 = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
-      T* dr = d + j;
-      int64_t lo = 0, hi = 0;
-      if (ih >= 0 && ih < s.h) valid_run(iw0, s.stride_w, len, s.w, lo, hi);
-      for (int64_t t = 0; t < lo; ++t) dr[t] = T(0);
-      if (hi > lo) {
-        const T* first = plane + ih * s.w + iw0 + lo * s.stride_w;
-        if (s.stride_w == 1) {
-          for (int64_t t = 0; t < hi - lo; ++t) dr[lo + t] = first[t];
-        } else {
-          for (int64_t t = 0; t < hi - lo; ++t) dr[lo + t] = first[t * s.stride_w];
+  } else {
+    int64_t ci = k0 / khw, kh = k0 % khw / s.kw, kw = k0 % s.kw;
+    for (int64_t k = k0; k < k0 + kc; ++k) {
+      const T* plane = xg + ci * s.h * s.w;
+      T* d = dest + (k - k0) * width;
+      for_each_row_run(s, p0, cols, [&](int64_t j, int64_t oh, int64_t ow, int64_t len) {
+        const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+        const int64_t iw0 = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+        int64_t lo = 0, hi = 0;
+        if (ih >= 0 && ih < s.h) valid_run(iw0, s.stride_w, len, s.w, lo, hi);
+        const T* row = plane + ih * s.w;  // only read for t in [lo, hi), where ih is valid
+        // Copy the run in pieces that end at panel boundaries.
+        for (int64_t t = 0; t < len;) {
+          const int64_t col = j + t, in_panel = col % width;
+          const int64_t piece = std::min(len - t, width - in_panel);
+          T* out = d + col / width * stride + in_panel - t;  // indexed by t
+          const int64_t copy_begin = std::max(t, lo), copy_end = std::max(copy_begin, std::min(t + piece, hi));
+          for (int64_t u = t; u < copy_begin; ++u) out[u] = T(0);
+          if (s.stride_w == 1) {
+            const T* src = row + iw0;
+            for (int64_t u = copy_begin; u < copy_end; ++u) out[u] = src[u];
+          } else {
+            for (int64_t u = copy_begin; u < copy_end; ++u) out[u] = row[iw0 + u * s.stride_w];
+          }
+          for (int64_t u = copy_end; u < t + piece; ++u) out[u] = T(0);
+          t += piece;
         }
+      });
+      if (++kw == s.kw) {
+        kw = 0;
+        if (++kh == s.kh) kh = 0, ++ci;
       }
-      for (int64_t t = hi; t < len; ++t) dr[t] = T(0);
-    });
-    for (int64_t j = cols; j < ld_k; ++j) d[j] = T(0);
-    if (++kw == s.kw) {
-      kw = 0;
-      if (++kh == s.kh) kh = 0, ++ci;
     }
+  }
+  const int64_t tail = round_up(cols, width) - cols;
+  if (tail > 0) {
+    T* last = dest + cols / width * stride + cols % width;
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t j = 0; j < tail; ++j) last[k * width + j] = T(0);
   }
 }
 
@@ -267,8 +280,7 @@ void conv2d_forward_nchw(const ConvShape& s, const T* x, const T* w, const T* b,
         if (pointwise)
           pack_b_block(pb, xg + k0 * P + p0, P, 1, nc, kc);
         else
-          for (int64_t j = 0; j < nc; j += NR)
-            im2col_nchw(pb + j * kc, NR, xg, s, k0, kc, p0 + j, std::min<int64_t>(NR, nc - j));
+          im2col_nchw(pb, NR, NR * kc, xg, s, k0, kc, p0, nc);
         for (int64_t ic = 0; ic < coutg; ic += MC)
           macro_kernel(std::min(MC, coutg - ic), nc, kc, packed_w + g * group_size + k0 * mp + ic * KC, pb, yg + ic * P, P,
                        k0 > 0, b ? b + g * coutg + ic : nullptr, static_cast<const T*>(nullptr));
@@ -464,7 +476,7 @@ void conv2d_backward_filter_nchw(const ConvShape& s, const T* dy, const T* x, T*
     T* pb = scratch_of<T>(r, thread, kPackB, TP * NC);
     T* dw_part = partials.weights(thread);
     for (int64_t g = 0; g < G; ++g) {
-      im2col_nchw(tile, TP, x + (n * s.c + g * cg) * s.h * s.w, s, 0, K, t0, tp);
+      im2col_nchw(tile, TP, TP * K, x + (n * s.c + g * cg) * s.h * s.w, s, 0, K, t0, tp);
       pack_a_block(pa, dy + (n * s.cout + g * coutg) * P + t0, P, 1, coutg, tp);
       for (int64_t jc = 0; jc < K; jc += NC) {
         const int64_t nc = std::min(NC, K - jc);
