@@ -13,6 +13,8 @@ export interface NativeBinding {
   pool2dForward(x: FloatArray, y: FloatArray, argmax: Int32Array | null, params: number[]): void;
   pool2dBackward(dy: FloatArray, argmax: Int32Array | null, dx: FloatArray, params: number[]): void;
   zeroPad(x: FloatArray, y: FloatArray, params: number[]): void;
+  /** C = A*B (+ bias per column) (+ C if accumulate); params = [M, N, K, aRowStride, aColStride, bRowStride, bColStride, accumulate]. */
+  gemm(a: FloatArray, b: FloatArray, bias: FloatArray | null, c: FloatArray, params: number[]): void;
   conv2dForwardAsync(x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray, params: number[]): Promise<void>;
   conv2dBackwardInputAsync(dy: FloatArray, w: FloatArray, dx: FloatArray, params: number[]): Promise<void>;
   conv2dBackwardFilterAsync(
@@ -25,6 +27,7 @@ export interface NativeBinding {
   pool2dForwardAsync(x: FloatArray, y: FloatArray, argmax: Int32Array | null, params: number[]): Promise<void>;
   pool2dBackwardAsync(dy: FloatArray, argmax: Int32Array | null, dx: FloatArray, params: number[]): Promise<void>;
   zeroPadAsync(x: FloatArray, y: FloatArray, params: number[]): Promise<void>;
+  gemmAsync(a: FloatArray, b: FloatArray, bias: FloatArray | null, c: FloatArray, params: number[]): Promise<void>;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   isa(): string;
@@ -33,7 +36,14 @@ export interface NativeBinding {
 }
 
 /** The kernels that have a sync and an `Async` twin. */
-export type KernelName = 'conv2dForward' | 'conv2dBackwardInput' | 'conv2dBackwardFilter' | 'pool2dForward' | 'pool2dBackward' | 'zeroPad';
+export type KernelName =
+  | 'conv2dForward'
+  | 'conv2dBackwardInput'
+  | 'conv2dBackwardFilter'
+  | 'pool2dForward'
+  | 'pool2dBackward'
+  | 'zeroPad'
+  | 'gemm';
 
 const KERNELS: readonly KernelName[] = [
   'conv2dForward',
@@ -42,6 +52,7 @@ const KERNELS: readonly KernelName[] = [
   'pool2dForward',
   'pool2dBackward',
   'zeroPad',
+  'gemm',
 ];
 const UTILITIES = ['setNumThreads', 'getNumThreads', 'isa', 'supportedIsas', 'buildInfo'] as const;
 
@@ -57,7 +68,11 @@ export function native(): NativeBinding {
 }
 
 function load(): NativeBinding {
-  const file = CANDIDATES.map((relative) => path.join(PACKAGE_ROOT, relative)).find((candidate) => fs.existsSync(candidate));
+  // CONVKIT_ADDON_PATH loads another build of the addon (the sanitizer build in CI).
+  const override = process.env.CONVKIT_ADDON_PATH;
+  const file = override
+    ? path.resolve(override)
+    : CANDIDATES.map((relative) => path.join(PACKAGE_ROOT, relative)).find((candidate) => fs.existsSync(candidate));
   if (file === undefined) {
     throw new ConvkitError(
       'ERR_NATIVE_MISSING',

@@ -41,3 +41,21 @@ export class Pool2dCache {
     readonly params: Readonly<PoolParams>,
   ) {}
 }
+
+export class LinearCache {
+  readonly kind = 'linear' as const;
+
+  constructor(
+    /** The forward input [..., in] and weights [out, in]. */
+    readonly x: Tensor,
+    readonly w: Tensor,
+    /** The bias's shape ([out]), or null without bias: db gets this shape. */
+    readonly biasShape: readonly number[] | null,
+    /** The forward output's shape [..., out]: dOut must have it. */
+    readonly outputShape: readonly number[],
+  ) {}
+
+  get dtype(): DType {
+    return this.x.dtype;
+  }
+}

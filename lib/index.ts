@@ -5,7 +5,7 @@ export { Tensor, tensor } from './tensor';
 export type { DType, FloatArray, Layout, NestedArray, TensorLike, TensorOptions } from './tensor';
 export { MAX_ELEMENTS } from './shapes';
 export type { Conv2dOptions, Pair, Pool2dOptions, PoolMode } from './shapes';
-export { Conv2dCache, Pool2dCache } from './caches';
+export { Conv2dCache, LinearCache, Pool2dCache } from './caches';
 export {
   avgPool2d,
   buildInfo,
@@ -16,6 +16,9 @@ export {
   conv2dForward,
   getNumThreads,
   isa,
+  linear,
+  linearBackward,
+  linearForward,
   maxPool2d,
   pool2dBackward,
   pool2dForward,
@@ -28,8 +31,12 @@ export type {
   BiasLike,
   Conv2dForwardResult,
   Conv2dGradients,
+  LinearForwardResult,
+  LinearGradients,
   Pool2dForwardOptions,
   Pool2dForwardResult,
   ZeroPadOptions,
 } from './ops';
 export { asyncOps as async } from './ops';
+export * as nn from './nn';
+export * as optim from './optim';

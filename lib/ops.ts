@@ -2,8 +2,8 @@
 // and says which native kernels to call; the sync API runs the plan with the blocking kernels and
 // `async` runs the same plan with their libuv twins. Validation therefore exists once.
 import { callNative, KernelName, native, NativeBinding } from './binding';
-import { Conv2dCache, Pool2dCache } from './caches';
-import { ConvkitError, fail, fromNative } from './errors';
+import { Conv2dCache, LinearCache, Pool2dCache } from './caches';
+import { ConvkitError, describe, fail, fromNative } from './errors';
 import {
   checkedCount,
   checkGradient,
@@ -48,6 +48,17 @@ export interface Conv2dGradients {
   db: Tensor | null;
 }
 
+export interface LinearForwardResult {
+  output: Tensor;
+  cache: LinearCache;
+}
+
+export interface LinearGradients {
+  dx: Tensor;
+  dw: Tensor;
+  db: Tensor | null;
+}
+
 export interface Pool2dForwardOptions extends Pool2dOptions {
   mode: PoolMode;
 }
@@ -72,6 +83,7 @@ const ASYNC_NAME: Record<KernelName, `${KernelName}Async`> = {
   pool2dForward: 'pool2dForwardAsync',
   pool2dBackward: 'pool2dBackwardAsync',
   zeroPad: 'zeroPadAsync',
+  gemm: 'gemmAsync',
 };
 
 type AnyKernel = (...args: unknown[]) => unknown;
@@ -132,8 +144,16 @@ function planZeroPad(x: TensorLike, pad: Pair, options?: ZeroPadOptions): Plan<T
   return { calls: [['zeroPad', [input.data, y.data, params]]], result: y };
 }
 
-/** The bias as a typed array of Cout elements, with the shape db will take; null without bias. */
-function checkBias(op: string, b: unknown, cout: number, dtype: DType): { data: FloatArray; shape: number[] } | null {
+/** What a bias may look like: its element count's name in messages, and whether [1, 1, 1, count] is accepted. */
+interface BiasRule {
+  countName: string;
+  accept4d: boolean;
+}
+const CONV_BIAS: BiasRule = { countName: 'Cout', accept4d: true };
+const LINEAR_BIAS: BiasRule = { countName: 'out', accept4d: false };
+
+/** The bias as a typed array of `count` elements, with the shape db will take; null without bias. */
+function checkBias(op: string, b: unknown, count: number, dtype: DType, rule: BiasRule): { data: FloatArray; shape: number[] } | null {
   if (b === null || b === undefined) return null;
   let data: unknown;
   let shape: number[];
@@ -146,15 +166,19 @@ function checkBias(op: string, b: unknown, cout: number, dtype: DType): { data: 
     if (!(data instanceof Float32Array || data instanceof Float64Array)) {
       return fail('ERR_DTYPE', op, 'b.data', 'a Float32Array or Float64Array', data);
     }
-    const isVector = Array.isArray(given) && given.length === 1 && given[0] === cout;
-    const is4d = Array.isArray(given) && given.length === 4 && given[0] === 1 && given[1] === 1 && given[2] === 1 && given[3] === cout;
-    if (!isVector && !is4d) fail('ERR_SHAPE', op, 'b', `of shape [Cout] or [1, 1, 1, Cout] with Cout = ${cout}`, given);
+    const { countName, accept4d } = rule;
+    const isVector = Array.isArray(given) && given.length === 1 && given[0] === count;
+    const is4d = accept4d && Array.isArray(given) && given.length === 4 && given[0] === 1 && given[1] === 1 && given[2] === 1 && given[3] === count;
+    if (!isVector && !is4d) {
+      const shapes = accept4d ? `[${countName}] or [1, 1, 1, ${countName}]` : `[${countName}]`;
+      fail('ERR_SHAPE', op, 'b', `of shape ${shapes} with ${countName} = ${count}`, given);
+    }
     shape = given.slice();
   } else {
     return fail('ERR_ARG', op, 'b', 'a Tensor, a Float32Array, a Float64Array or null', b);
   }
   const values = data as FloatArray;
-  if (values.length !== cout) throw new ConvkitError('ERR_SHAPE', `${op}: b must have Cout = ${cout} elements, got ${values.length}`);
+  if (values.length !== count) throw new ConvkitError('ERR_SHAPE', `${op}: b must have ${rule.countName} = ${count} elements, got ${values.length}`);
   checkSameDType(op, 'b', values, dtype, 'x');
   return { data: values, shape };
 }
@@ -174,7 +198,7 @@ function planConv2dForward(
   const weights = checkTensor(op, 'w', w, wAxes(layout));
   checkSameDType(op, 'w', weights.data, dtype, 'x');
   const params = convParams(op, layout, input.shape, weights.shape, opts);
-  const bias = checkBias(op, b, params[7], dtype);
+  const bias = checkBias(op, b, params[7], dtype, CONV_BIAS);
   const y = output(op, 'output', convOutputShape(layout, params), dtype, layout);
   const cache = keepCache
     ? new Conv2dCache(
@@ -294,6 +318,74 @@ function planPool2dBackward(dOut: TensorLike, cache: Pool2dCache): Plan<Tensor> 
   return { calls: [['pool2dBackward', [dy.data, argmax, dx.data, cache.params]]], result: dx };
 }
 
+// Linear layers are GEMMs with strides: x [M, in] (M = every leading dimension of x together),
+// w [out, in] as in PyTorch. gemm params: [M, N, K, aRowStride, aColStride, bRowStride, bColStride, accumulate].
+
+/** A one-element 1 for each dtype: with zero strides it is the all-ones row that sums dOut's rows into db. */
+const ONE = { float32: new Float32Array([1]), float64: new Float64Array([1]) };
+
+function planLinearForward(
+  op: string,
+  x: TensorLike,
+  w: TensorLike,
+  b: BiasLike | undefined,
+  keepCache: boolean,
+): Plan<{ output: Tensor; cache: LinearCache | null }> {
+  const input = checkTensor(op, 'x', x, '[..., in]', 'any');
+  const dtype = dtypeOf(input.data);
+  const weights = checkTensor(op, 'w', w, '[out, in]', 2);
+  checkSameDType(op, 'w', weights.data, dtype, 'x');
+  const [outFeatures, inFeatures] = weights.shape;
+  const xShape = input.shape.slice();
+  if (xShape[xShape.length - 1] !== inFeatures) {
+    throw new ConvkitError(
+      'ERR_SHAPE',
+      `${op}: the last dimension of x [..., in] must be in = ${inFeatures} (w [out, in] has shape ${describe(weights.shape)}), got x shape ${describe(xShape)}`,
+    );
+  }
+  const bias = checkBias(op, b, outFeatures, dtype, LINEAR_BIAS);
+  const layout = resolveLayout(op, undefined, ['x', x]);
+  const y = output(op, 'output', [...xShape.slice(0, -1), outFeatures], dtype, layout);
+  const rows = input.data.length / inFeatures;
+  const cache = keepCache
+    ? new LinearCache(new Tensor(input.data, xShape, layout), new Tensor(weights.data, weights.shape.slice(), layout), bias && bias.shape, y.shape.slice())
+    : null;
+  const params = [rows, outFeatures, inFeatures, inFeatures, 1, 1, inFeatures, 0];
+  return { calls: [['gemm', [input.data, weights.data, bias && bias.data, y.data, params]]], result: { output: y, cache } };
+}
+
+function planLinear(x: TensorLike, w: TensorLike, b?: BiasLike): Plan<Tensor> {
+  const { calls, result } = planLinearForward('linear', x, w, b, false);
+  return { calls, result: result.output };
+}
+
+function planLinearForwardWithCache(x: TensorLike, w: TensorLike, b?: BiasLike): Plan<LinearForwardResult> {
+  return planLinearForward('linearForward', x, w, b, true) as Plan<LinearForwardResult>;
+}
+
+function planLinearBackward(dOut: TensorLike, cache: LinearCache): Plan<LinearGradients> {
+  const op = 'linearBackward';
+  if (!(cache instanceof LinearCache)) fail('ERR_CACHE', op, 'cache', 'the LinearCache of a linearForward', cache);
+  const { x, w, dtype } = cache;
+  const dy = checkGradient(op, dOut, null, dtype, cache.outputShape, '[..., out]', 'the forward input');
+  const [outFeatures, inFeatures] = w.shape;
+  const rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  checkCachedArray(op, 'x', x.data, rows * inFeatures);
+  checkCachedArray(op, 'w', w.data, outFeatures * inFeatures);
+  const dx = new Tensor(allocate(op, 'dx', dtype, x.data.length), x.shape.slice(), x.layout);
+  const dw = new Tensor(allocate(op, 'dw', dtype, w.data.length), w.shape.slice(), w.layout);
+  const db = cache.biasShape && new Tensor(allocate(op, 'db', dtype, outFeatures), cache.biasShape.slice(), x.layout);
+  const calls: KernelCall[] = [
+    // dx = dOut * w
+    ['gemm', [dy.data, w.data, null, dx.data, [rows, inFeatures, outFeatures, outFeatures, 1, inFeatures, 1, 0]]],
+    // dw = dOut^T * x
+    ['gemm', [dy.data, x.data, null, dw.data, [outFeatures, inFeatures, rows, 1, outFeatures, inFeatures, 1, 0]]],
+  ];
+  // db = ones[1, rows] * dOut
+  if (db) calls.push(['gemm', [ONE[dtype], dy.data, null, db.data, [1, outFeatures, rows, 0, 0, outFeatures, 1, 0]]]);
+  return { calls, result: { dx, dw, db } };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sync API
 
@@ -344,6 +436,21 @@ export function pool2dBackward(dOut: TensorLike, cache: Pool2dCache): Tensor {
   return runSync(planPool2dBackward(dOut, cache));
 }
 
+/** A fully connected layer, y = x w^T + b (PyTorch's layout): x [..., in], w [out, in], b [out] or null. */
+export function linear(x: TensorLike, w: TensorLike, b?: BiasLike): Tensor {
+  return runSync(planLinear(x, w, b));
+}
+
+/** linear that also returns the cache linearBackward needs. */
+export function linearForward(x: TensorLike, w: TensorLike, b?: BiasLike): LinearForwardResult {
+  return runSync(planLinearForwardWithCache(x, w, b));
+}
+
+/** Gradients of a linear layer with respect to x, w and b, given the gradient of its output. */
+export function linearBackward(dOut: TensorLike, cache: LinearCache): LinearGradients {
+  return runSync(planLinearBackward(dOut, cache));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Async API: the same ops, run off the JS thread; every failure is a rejection.
 
@@ -358,6 +465,9 @@ export interface AsyncOps {
   avgPool2d(x: TensorLike, options: Pool2dOptions): Promise<Tensor>;
   pool2dForward(x: TensorLike, options: Pool2dForwardOptions): Promise<Pool2dForwardResult>;
   pool2dBackward(dOut: TensorLike, cache: Pool2dCache): Promise<Tensor>;
+  linear(x: TensorLike, w: TensorLike, b?: BiasLike): Promise<Tensor>;
+  linearForward(x: TensorLike, w: TensorLike, b?: BiasLike): Promise<LinearForwardResult>;
+  linearBackward(dOut: TensorLike, cache: LinearCache): Promise<LinearGradients>;
 }
 
 export const asyncOps: AsyncOps = Object.freeze({
@@ -371,6 +481,9 @@ export const asyncOps: AsyncOps = Object.freeze({
   avgPool2d: (x, options) => runAsync(() => planAvgPool2d(x, options)),
   pool2dForward: (x, options) => runAsync(() => planPool2dForwardWithCache(x, options)),
   pool2dBackward: (dOut, cache) => runAsync(() => planPool2dBackward(dOut, cache)),
+  linear: (x, w, b) => runAsync(() => planLinear(x, w, b)),
+  linearForward: (x, w, b) => runAsync(() => planLinearForwardWithCache(x, w, b)),
+  linearBackward: (dOut, cache) => runAsync(() => planLinearBackward(dOut, cache)),
 } satisfies AsyncOps);
 
 // ---------------------------------------------------------------------------------------------

@@ -83,20 +83,23 @@ export function resolveLayout(op: string, optionLayout: unknown, ...carriers: [s
 }
 
 /**
- * Checks a 4-D tensor argument (`axes` names its dimensions for messages): a `{ data, shape }`
- * with a Float32Array or Float64Array, positive integer sizes and as many elements as the shape says.
+ * Checks a tensor argument of `rank` dimensions, 4 unless told (`axes` names them for messages;
+ * 'any' accepts any rank from 1): a `{ data, shape }` with a Float32Array or Float64Array,
+ * positive integer sizes and as many elements as the shape says.
  */
-export function checkTensor(op: string, name: string, value: unknown, axes: string): TensorLike {
+export function checkTensor(op: string, name: string, value: unknown, axes: string, rank: number | 'any' = 4): TensorLike {
   if (value === null || typeof value !== 'object') return fail('ERR_ARG', op, name, 'a Tensor or { data, shape }', value);
   const { data, shape } = value as TensorLike;
   if (!(data instanceof Float32Array || data instanceof Float64Array)) {
     return fail('ERR_DTYPE', op, `${name}.data`, 'a Float32Array or Float64Array', data);
   }
-  if (!Array.isArray(shape) || shape.length !== 4) {
-    throw new ConvkitError('ERR_SHAPE', `${op}: ${name} must have 4 dimensions ${axes}, got ${Array.isArray(shape) ? `shape ${describe(shape)}` : describe(shape)}`);
+  if (!Array.isArray(shape) || (rank === 'any' ? shape.length < 1 : shape.length !== rank)) {
+    const dimensions = rank === 'any' ? 'at least 1 dimension' : `${rank} dimensions`;
+    throw new ConvkitError('ERR_SHAPE', `${op}: ${name} must have ${dimensions} ${axes}, got ${Array.isArray(shape) ? `shape ${describe(shape)}` : describe(shape)}`);
   }
   checkSizes(op, `${name}.shape`, shape);
-  const count = shape[0] * shape[1] * shape[2] * shape[3];
+  let count = 1;
+  for (const size of shape) count *= size;
   if (count !== data.length) {
     throw new ConvkitError('ERR_SHAPE', `${op}: ${name} has shape ${describe(shape)}, which needs ${count} elements, but ${name}.data has ${data.length}`);
   }
@@ -328,18 +331,18 @@ export function padOutputShape(layout: Layout, params: PadParams): number[] {
   return activationShape(layout, params[1], params[3] + params[5] + params[7], params[4] + params[6] + params[8], params[2]);
 }
 
-/** dOut must be exactly the forward output: same shape, dtype and layout. */
+/** dOut must be exactly the forward output: same shape, dtype and layout (null: a matrix, whose layout is not checked). */
 export function checkGradient(
   op: string,
   value: unknown,
-  layout: Layout,
+  layout: Layout | null,
   dtype: DType,
   expectedShape: readonly number[],
   axes: string,
   reference: string,
 ): TensorLike {
-  const dOut = checkTensor(op, 'dOut', value, axes);
-  if (dOut.layout !== undefined && dOut.layout !== layout) {
+  const dOut = checkTensor(op, 'dOut', value, axes, expectedShape.length);
+  if (layout !== null && dOut.layout !== undefined && dOut.layout !== layout) {
     throw new ConvkitError('ERR_SHAPE', `${op}: dOut.layout must be ${layout} like the forward output, got ${describe(dOut.layout)}`);
   }
   checkSameDType(op, 'dOut', dOut.data, dtype, reference);
