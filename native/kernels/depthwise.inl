@@ -1,9 +1,46 @@
-// Direct depthwise convolution (groups == C, so Cin/groups == 1; Cout = C * multiplier):
-// output channel o reads input channel o / multiplier. im2col + GEMM would pad every group to
-// a full micro-tile and re-read the input once per group; here each output element is a short
-// dot product vectorised along the contiguous axis (channels in NHWC, a row in NCHW).
+// Direct convolution for Cin/groups == 1: depthwise (groups == C) and single-channel inputs
+// (C == 1, such as LeNet's first layer). Output channel o reads input channel o / multiplier,
+// multiplier = Cout / C. im2col + GEMM would pad every group (or the few output channels) to a
+// full micro-tile with a K of only KH*KW; here each output element is a short dot product
+// vectorised along the contiguous axis (channels in NHWC, a row in NCHW).
 
-inline bool is_depthwise(const ConvShape& s) { return s.groups > 1 && s.cin_per_group() == 1; }
+inline bool is_depthwise(const ConvShape& s) { return s.cin_per_group() == 1; }
+
+// For each kernel column kw, the output columns [lo, hi) whose input column is inside the
+// image (they do not depend on the output row). KW is small; columns past kMaxKw fall back
+// to computing the range in place.
+struct ColumnRanges {
+  static constexpr int64_t kMaxKw = 32;
+  int64_t lo[kMaxKw], hi[kMaxKw];
+  const ConvShape& s;
+  explicit ColumnRanges(const ConvShape& shape) : s(shape) {
+    for (int64_t kw = 0; kw < std::min(s.kw, kMaxKw); ++kw) valid_run(kw * s.dilation_w - s.pad_left, s.stride_w, s.ow, s.w, lo[kw], hi[kw]);
+  }
+  void get(int64_t kw, int64_t& l, int64_t& h) const {
+    if (kw < kMaxKw) {
+      l = lo[kw], h = hi[kw];
+    } else {
+      valid_run(kw * s.dilation_w - s.pad_left, s.stride_w, s.ow, s.w, l, h);
+    }
+  }
+};
+
+// sum over t < n of a[t] * b[t * stride], in eight interleaved partial sums so the compiler can
+// vectorise it (a fixed order: the same bits for the same inputs).
+template <class T>
+inline T strided_dot(const T* a, const T* b, int64_t stride, int64_t n) {
+  T part[8] = {};
+  int64_t t = 0;
+  if (stride == 1) {
+    for (; t + 8 <= n; t += 8)
+      for (int u = 0; u < 8; ++u) part[u] += a[t + u] * b[t + u];
+  } else {
+    for (; t + 8 <= n; t += 8)
+      for (int u = 0; u < 8; ++u) part[u] += a[t + u] * b[(t + u) * stride];
+  }
+  for (; t < n; ++t) part[0] += a[t] * b[t * stride];
+  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
 
 // dst[o] += src[o / m] * w[o] for o < cout.
 template <class T>
@@ -38,6 +75,7 @@ void depthwise_forward(const ConvShape& s, const T* x, const T* w, const T* b, T
     });
     return;
   }
+  const ColumnRanges columns(s);
   parallel_for(r, s.n * s.cout, [&](int64_t plane, int) {
     const int64_t n = plane / s.cout, o = plane % s.cout;
     const T* xc = x + (n * s.c + o / m) * s.h * s.w;
@@ -51,7 +89,7 @@ void depthwise_forward(const ConvShape& s, const T* x, const T* w, const T* b, T
         for (int64_t kw = 0; kw < s.kw; ++kw) {
           const int64_t iw0 = kw * s.dilation_w - s.pad_left;
           int64_t lo, hi;
-          valid_run(iw0, s.stride_w, s.ow, s.w, lo, hi);
+          columns.get(kw, lo, hi);
           if (hi <= lo) continue;
           const T wv = wo[kh * s.kw + kw];
           const T* in = xc + ih * s.w + iw0 + lo * s.stride_w;
@@ -95,6 +133,7 @@ void depthwise_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx
     return;
   }
   // NCHW: one input plane per task gathers from its `m` output planes: no races.
+  const ColumnRanges columns(s);
   parallel_for(r, s.n * s.c, [&](int64_t plane, int) {
     const int64_t n = plane / s.c, c = plane % s.c;
     T* dxc = dx + plane * s.h * s.w;
@@ -108,7 +147,7 @@ void depthwise_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx
           for (int64_t kw = 0; kw < s.kw; ++kw) {
             const int64_t iw0 = kw * s.dilation_w - s.pad_left;
             int64_t lo, hi;
-            valid_run(iw0, s.stride_w, s.ow, s.w, lo, hi);
+            columns.get(kw, lo, hi);
             if (hi <= lo) continue;
             const T wv = wo[kh * s.kw + kw];
             T* dst = dxc + ih * s.w + iw0 + lo * s.stride_w;
@@ -147,6 +186,7 @@ void depthwise_backward_filter(const ConvShape& s, const T* dy, const T* x, T* d
       }
     });
   } else {
+    const ColumnRanges columns(s);
     parallel_for(r, s.n * s.cout, [&](int64_t plane, int thread) {
       const int64_t n = plane / s.cout, o = plane % s.cout;
       const T* xc = x + (n * s.c + o / m) * s.h * s.w;
@@ -161,11 +201,9 @@ void depthwise_backward_filter(const ConvShape& s, const T* dy, const T* x, T* d
           for (int64_t kw = 0; kw < s.kw; ++kw) {
             const int64_t iw0 = kw * s.dilation_w - s.pad_left;
             int64_t lo, hi;
-            valid_run(iw0, s.stride_w, s.ow, s.w, lo, hi);
-            const T* in = xc + ih * s.w + iw0 + lo * s.stride_w;
-            T sum = T(0);
-            for (int64_t t = 0; t < hi - lo; ++t) sum += grad[lo + t] * in[t * s.stride_w];
-            dwo[kh * s.kw + kw] += sum;
+            columns.get(kw, lo, hi);
+            if (hi <= lo) continue;
+            dwo[kh * s.kw + kw] += strided_dot(grad + lo, xc + ih * s.w + iw0 + lo * s.stride_w, s.stride_w, hi - lo);
           }
         }
       }
