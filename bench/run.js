@@ -25,6 +25,7 @@ if (process.env.GLIBC_TUNABLES !== GLIBC_TUNABLES) {
 
 const suite = require('./suite');
 const timing = require('./timing');
+const { findPython } = require('./python');
 
 const HELP = `usage: npm run bench -- [options]   (or node bench/run.js [options])
   --threads 1,2        thread counts (default 1,2)
@@ -233,14 +234,8 @@ function convkitRss(options) {
 
 // ---------- peers ----------
 
-function findTorchPython(options) {
-  const candidates = options.python ? [options.python] : ['python3', '/usr/bin/python3'];
-  const hasTorch = "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is None)";
-  return candidates.find((python) => spawnSync(python, ['-c', hasTorch], { env: process.env }).status === 0);
-}
-
 function benchTorch(layers, options) {
-  const python = findTorchPython(options);
+  const python = findPython(options.python);
   if (!python) return { available: false, reason: 'no python3 with torch found (apt-get install python3-torch, or --python)' };
   const spec = {
     threads: options.threads, passes: ['fwd', 'bwd'], dtypes: ['float32', 'float64'], layers,
