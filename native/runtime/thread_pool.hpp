@@ -50,12 +50,13 @@ class ThreadPool : public Runner {
   int threads_;
   std::mutex op_mutex_;  // one op at a time
 
-  // Job state, guarded by job_mutex_.
+  // Job state, written under job_mutex_. generation_ and pending_ are atomic so that threads can
+  // spin on them briefly before sleeping on the condition variables.
   std::mutex job_mutex_;
   std::condition_variable job_cv_;
   std::condition_variable done_cv_;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
   bool stopping_ = false;
   int64_t ntasks_ = 0;
   void (*fn_)(void*, int64_t, int) = nullptr;
