@@ -4,41 +4,15 @@
 // what the backward pass computes from dOut = G.
 const assert = require('assert');
 const convkit = require('../dist');
-const { rng, product, randomArray, distinctArray } = require('./helpers');
+const { rng, product, randomArray, distinctArray, dot, numericGradient: numericGradientWith, assertGradient: assertGradientWithin } = require('./helpers');
 
 const EPS = 1e-3;
 const GRAD_TOLERANCE = { rel: 1e-6, abs: 1e-7 };
+const numericGradient = (data, loss) => numericGradientWith(data, loss, EPS);
+const assertGradient = (analytic, numeric, label) => assertGradientWithin(analytic, numeric, label, GRAD_TOLERANCE);
 
-function dot(a, b) {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
-  return sum;
-}
 
-/** d loss / d data[i] for every i, by central differences (data is perturbed in place and restored). */
-function numericGradient(data, loss) {
-  const grad = new Float64Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    const saved = data[i];
-    data[i] = saved + EPS;
-    const plus = loss();
-    data[i] = saved - EPS;
-    const minus = loss();
-    data[i] = saved;
-    grad[i] = (plus - minus) / (2 * EPS);
-  }
-  return grad;
-}
 
-function assertGradient(analytic, numeric, label) {
-  assert.strictEqual(analytic.length, numeric.length, `${label} length`);
-  for (let i = 0; i < numeric.length; i++) {
-    const error = Math.abs(analytic[i] - numeric[i]);
-    if (error > GRAD_TOLERANCE.abs + GRAD_TOLERANCE.rel * Math.abs(numeric[i])) {
-      assert.fail(`${label}[${i}]: backward gives ${analytic[i]}, finite differences give ${numeric[i]}`);
-    }
-  }
-}
 
 function activationShape(layout, n, h, w, c) {
   return layout === 'NHWC' ? [n, h, w, c] : [n, c, h, w];

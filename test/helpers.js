@@ -115,7 +115,38 @@ async function rejected(promise) {
   return assert.fail('expected a rejection, but the promise resolved');
 }
 
+/** Sum of a[i] * b[i]: the scalar loss whose gradient with respect to an output is b. */
+function dot(a, b) {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
+  return sum;
+}
+
+/** d loss / d data[i] for every i by central differences (data is perturbed in place and restored). */
+function numericGradient(data, loss, eps) {
+  return Float64Array.from(data, (saved, i) => {
+    data[i] = saved + eps;
+    const plus = loss();
+    data[i] = saved - eps;
+    const minus = loss();
+    data[i] = saved;
+    return (plus - minus) / (2 * eps);
+  });
+}
+
+function assertGradient(analytic, numeric, label, tolerance) {
+  assert.strictEqual(analytic.length, numeric.length, `${label}: length`);
+  for (let i = 0; i < numeric.length; i++) {
+    if (Math.abs(analytic[i] - numeric[i]) > tolerance.abs + tolerance.rel * Math.abs(numeric[i])) {
+      assert.fail(`${label}[${i}]: backward gives ${analytic[i]}, finite differences give ${numeric[i]}`);
+    }
+  }
+}
+
 module.exports = {
+  dot,
+  numericGradient,
+  assertGradient,
   TOLERANCE,
   rng,
   product,

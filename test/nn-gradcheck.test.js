@@ -4,40 +4,16 @@
 // backward of dOut = G must give dL/dx and dL/dparameters.
 const assert = require('assert');
 const convkit = require('../dist');
-const { rng, product, randomArray, distinctArray } = require('./helpers');
+const { rng, product, randomArray, distinctArray, dot, numericGradient: numericGradientWith, assertGradient: assertGradientWithin } = require('./helpers');
 
 const { nn } = convkit;
 const EPS = 1e-6;
 const TOLERANCE = { rel: 1e-6, abs: 1e-8 };
+const numericGradient = (data, loss) => numericGradientWith(data, loss, EPS);
+const assertGradient = (analytic, numeric, label) => assertGradientWithin(analytic, numeric, label, TOLERANCE);
 
-function dot(a, b) {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
-  return sum;
-}
 
-function numericGradient(data, loss) {
-  const grad = new Float64Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    const saved = data[i];
-    data[i] = saved + EPS;
-    const plus = loss();
-    data[i] = saved - EPS;
-    const minus = loss();
-    data[i] = saved;
-    grad[i] = (plus - minus) / (2 * EPS);
-  }
-  return grad;
-}
 
-function assertGradient(analytic, numeric, label) {
-  assert.strictEqual(analytic.length, numeric.length, `${label}: length`);
-  for (let i = 0; i < numeric.length; i++) {
-    if (Math.abs(analytic[i] - numeric[i]) > TOLERANCE.abs + TOLERANCE.rel * Math.abs(numeric[i])) {
-      assert.fail(`${label}[${i}]: backward gives ${analytic[i]}, finite differences give ${numeric[i]}`);
-    }
-  }
-}
 
 /**
  * Runs forward (training mode) and backward with a random dOut, then checks dx and every

@@ -3,7 +3,7 @@
 // finite differences, async against sync, and their errors.
 const assert = require('assert');
 const convkit = require('../dist');
-const { TOLERANCE, rng, randomArray, assertAllClose, assertExactlyEqual, thrown, rejected } = require('./helpers');
+const { TOLERANCE, rng, randomArray, assertAllClose, assertExactlyEqual, thrown, rejected, dot, numericGradient } = require('./helpers');
 
 /** y[r, o] = sum_i x[r, i] w[o, i] + b[o], in float64. */
 function referenceLinear(x, w, b, rows, inFeatures, outFeatures) {
@@ -17,22 +17,7 @@ function referenceLinear(x, w, b, rows, inFeatures, outFeatures) {
   return y;
 }
 
-function dot(a, b) {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
-  return sum;
-}
 
-function numericGradient(data, loss, eps = 1e-6) {
-  return Float64Array.from(data, (saved, i) => {
-    data[i] = saved + eps;
-    const plus = loss();
-    data[i] = saved - eps;
-    const minus = loss();
-    data[i] = saved;
-    return (plus - minus) / (2 * eps);
-  });
-}
 
 function inputs(dtype, xShape, outFeatures, seed, withBias = true) {
   const Ctor = dtype === 'float64' ? Float64Array : Float32Array;
@@ -76,9 +61,9 @@ describe('linear ops', () => {
     assert.deepStrictEqual([dx.shape, dw.shape, db.shape].map((s) => Array.from(s)), [[2, 3, 4], [5, 4], [5]]);
     const loss = () => dot(convkit.linear(x, w, bias).data, g.data);
     const close = { rel: 1e-6, abs: 1e-8 };
-    assertAllClose(dx.data, numericGradient(x.data, loss), close, 'dx');
-    assertAllClose(dw.data, numericGradient(w.data, loss), close, 'dw');
-    assertAllClose(db.data, numericGradient(bias.data, loss), close, 'db');
+    assertAllClose(dx.data, numericGradient(x.data, loss, 1e-6), close, 'dx');
+    assertAllClose(dw.data, numericGradient(w.data, loss, 1e-6), close, 'dw');
+    assertAllClose(db.data, numericGradient(bias.data, loss, 1e-6), close, 'db');
     assert.strictEqual(convkit.linearBackward(g, convkit.linearForward(x, w, null).cache).db, null);
   });
 

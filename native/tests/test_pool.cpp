@@ -17,6 +17,7 @@
 #include "../kernels/kernels.hpp"
 #include "../runtime/dispatch.hpp"
 #include "../runtime/thread_pool.hpp"
+#include "test_util.hpp"
 
 using convkit::Layout;
 using convkit::PadShape;
@@ -24,18 +25,6 @@ using convkit::PoolMode;
 using convkit::PoolShape;
 
 namespace {
-
-// CONVKIT_TEST_CASES=N keeps about N cases, spread evenly over the list (valgrind runs a
-// reduced set); unset, all of them.
-template <class T>
-std::vector<T> spread_subset(std::vector<T> cases) {
-  const char* env = std::getenv("CONVKIT_TEST_CASES");
-  const size_t limit = env ? std::strtoul(env, nullptr, 10) : 0;
-  if (limit == 0 || limit >= cases.size()) return cases;
-  std::vector<T> kept;
-  for (size_t i = 0; i < limit; ++i) kept.push_back(cases[i * cases.size() / limit]);
-  return kept;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Bookkeeping: one printed line per group of checks.
