@@ -62,9 +62,11 @@ function linePanel(chart: LineChart, x0: number, y0: number): string {
     const path = series.points.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
     parts.push(`<path d="${path}" fill="none" stroke="${series.color}" stroke-width="2"/>`);
     for (const [x, y] of series.points) parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${series.color}"/>`);
-    const legendY = top + 14 + 16 * index;
-    parts.push(`<line x1="${width - right - 130}" x2="${width - right - 112}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${series.color}" stroke-width="2"/>`);
-    parts.push(`<text x="${width - right - 106}" y="${legendY}" font-size="11">${escape(series.name)}</text>`);
+    // The legend sits in the bottom margin, right-aligned, where no curve can run under it.
+    const legendX = width - right - 64 * (chart.series.length - index);
+    const legendY = height - 10;
+    parts.push(`<line x1="${legendX}" x2="${legendX + 18}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${series.color}" stroke-width="2"/>`);
+    parts.push(`<text x="${legendX + 24}" y="${legendY}" font-size="11">${escape(series.name)}</text>`);
   });
   parts.push('</g>');
   return parts.join('\n');
