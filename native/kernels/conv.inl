@@ -98,7 +98,7 @@ void im2col_nchw(T* dest, int64_t width, int64_t stride, const T* xg, const Conv
   // precomputed window origins instead.
   constexpr int64_t kNarrowOutput = 16, kChunk = 64;
   if (s.ow < kNarrowOutput) {
-    int64_t ih_origin[kChunk], iw_origin[kChunk], offset[kChunk];
+    int64_t ih_origin[kChunk], iw_origin[kChunk], offset[kChunk], index[kChunk];
     for (int64_t j0 = 0; j0 < cols; j0 += kChunk) {
       const int64_t jn = std::min(kChunk, cols - j0);
       for_each_row_run(s, p0 + j0, jn, [&](int64_t j, int64_t oh, int64_t ow, int64_t len) {
@@ -108,18 +108,21 @@ void im2col_nchw(T* dest, int64_t width, int64_t stride, const T* xg, const Conv
           offset[j + t] = (j0 + j + t) / width * stride + (j0 + j + t) % width;
         }
       });
-      int64_t ci = k0 / khw, kh = k0 % khw / s.kw, kw = k0 % s.kw;
-      for (int64_t k = k0; k < k0 + kc; ++k) {
-        const T* plane = xg + ci * s.h * s.w;
-        const int64_t dh = kh * s.dilation_h, dw = kw * s.dilation_w;
-        T* d = dest + (k - k0) * width;
+      // Rows k = ci*KH*KW + tap share their window geometry across channels: compute each
+      // tap's input indices (-1 in the padding) once, then gather every channel's row.
+      for (int64_t tap = 0; tap < khw; ++tap) {
+        const int64_t ci_begin = std::max<int64_t>(0, ceil_div(k0 - tap, khw));
+        const int64_t ci_end = k0 + kc - 1 - tap < 0 ? 0 : (k0 + kc - 1 - tap) / khw + 1;
+        if (ci_begin >= ci_end) continue;
+        const int64_t dh = tap / s.kw * s.dilation_h, dw = tap % s.kw * s.dilation_w;
         for (int64_t j = 0; j < jn; ++j) {
           const int64_t ih = ih_origin[j] + dh, iw = iw_origin[j] + dw;
-          d[offset[j]] = uint64_t(ih) < uint64_t(s.h) && uint64_t(iw) < uint64_t(s.w) ? plane[ih * s.w + iw] : T(0);
+          index[j] = uint64_t(ih) < uint64_t(s.h) && uint64_t(iw) < uint64_t(s.w) ? ih * s.w + iw : -1;
         }
-        if (++kw == s.kw) {
-          kw = 0;
-          if (++kh == s.kh) kh = 0, ++ci;
+        for (int64_t ci = ci_begin; ci < ci_end; ++ci) {
+          const T* plane = xg + ci * s.h * s.w;
+          T* d = dest + (ci * khw + tap - k0) * width;
+          for (int64_t j = 0; j < jn; ++j) d[offset[j]] = index[j] >= 0 ? plane[index[j]] : T(0);
         }
       }
     }
