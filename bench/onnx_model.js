@@ -98,8 +98,8 @@ function randomValues(count) {
 }
 
 // A model computing Y = Conv(X, W, B) for a suite conv layer, in NCHW with OIHW
-// weights. W and B are initializers so onnxruntime may pre-pack them, as
-// convkit does with its packed-weights cache.
+// weights. W and B are initializers so onnxruntime may pre-pack them once (convkit
+// repacks its weights on every call, so this favours the peer).
 function convModel(layer) {
   const [kh, kw] = layer.kernel;
   const [oh, ow] = outputSize(layer);

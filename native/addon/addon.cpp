@@ -356,19 +356,36 @@ Napi::Error coded_error(Napi::Env env, const char* code, const std::string& mess
   return error;
 }
 
+// The code and message of the C++ exception being handled; call only inside a catch block.
+struct CaughtError {
+  const char* code;
+  std::string message;
+};
+
+CaughtError caught_error() {
+  try {
+    throw;
+  } catch (const Error& e) {
+    return {e.code(), e.what()};
+  } catch (const std::bad_alloc&) {
+    return {"ERR_ALLOC", "out of memory"};
+  } catch (const std::exception& e) {
+    return {"ERR_INTERNAL", e.what()};
+  } catch (...) {
+    return {"ERR_INTERNAL", "unknown native error"};
+  }
+}
+
 // Runs `body`, turning every C++ exception into a coded JS exception.
 template <class F>
 Napi::Value guarded(Napi::Env env, F&& body) {
   try {
     return body();
-  } catch (const Error& e) {
-    throw coded_error(env, e.code(), e.what());
-  } catch (const std::bad_alloc&) {
-    throw coded_error(env, "ERR_ALLOC", "out of memory");
   } catch (const Napi::Error&) {
     throw;
-  } catch (const std::exception& e) {
-    throw coded_error(env, "ERR_INTERNAL", e.what());
+  } catch (...) {
+    const CaughtError e = caught_error();
+    throw coded_error(env, e.code, e.message);
   }
 }
 
@@ -470,12 +487,9 @@ class AsyncJob {
     }
     try {
       run_on_pool(*self->job_);
-    } catch (const Error& e) {
-      self->fail(e.code(), e.what());
-    } catch (const std::bad_alloc&) {
-      self->fail("ERR_ALLOC", "out of memory");
-    } catch (const std::exception& e) {
-      self->fail("ERR_INTERNAL", e.what());
+    } catch (...) {
+      const CaughtError e = caught_error();
+      self->fail(e.code, e.message);
     }
     self->state_->end_job();
   }
