@@ -35,7 +35,7 @@ function convkitImagesPerSecond(layout, threads) {
   const optimizer = new convkit.optim.Adam(model.parameters(), { lr: 1e-3 });
   const step = () => {
     criterion.forward(model.forward(images), labels);
-    model.backward(criterion.backward());
+    model.backwardParameters(criterion.backward());
     optimizer.step();
   };
   for (let i = 0; i < Math.max(5, steps / 10); i++) step();

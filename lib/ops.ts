@@ -59,6 +59,28 @@ export interface LinearGradients {
   db: Tensor | null;
 }
 
+/** Options of conv2dBackward and linearBackward. */
+export interface BackwardOptions {
+  /**
+   * Default true. False skips dx (returned as null), as PyTorch does for an input that does not
+   * require grad: the first layer of a network needs only its parameter gradients.
+   */
+  inputGradient?: boolean;
+}
+
+/** Gradients when dx may have been skipped. */
+export interface ParameterGradients {
+  dx: Tensor | null;
+  dw: Tensor;
+  db: Tensor | null;
+}
+
+function wantsInputGradient(op: string, options: BackwardOptions | undefined): boolean {
+  const flag = checkOptions(op, options).inputGradient ?? true;
+  if (typeof flag !== 'boolean') fail('ERR_ARG', op, 'options.inputGradient', 'a boolean', flag);
+  return flag;
+}
+
 export interface Pool2dForwardOptions extends Pool2dOptions {
   mode: PoolMode;
 }
@@ -228,23 +250,20 @@ function checkCachedArray(op: string, name: string, data: { length: number }, ex
   }
 }
 
-function planConv2dBackward(dOut: TensorLike, cache: Conv2dCache): Plan<Conv2dGradients> {
+function planConv2dBackward(dOut: TensorLike, cache: Conv2dCache, options?: BackwardOptions): Plan<ParameterGradients> {
   const op = 'conv2dBackward';
   if (!(cache instanceof Conv2dCache)) fail('ERR_CACHE', op, 'cache', 'the Conv2dCache of a conv2dForward', cache);
+  const withInput = wantsInputGradient(op, options);
   const { x, w, layout, dtype, params } = cache;
   const dy = checkGradient(op, dOut, layout, dtype, cache.outputShape, convOutputAxes(layout), 'the forward input');
   checkCachedArray(op, 'x', x.data, x.shape[0] * x.shape[1] * x.shape[2] * x.shape[3]);
   checkCachedArray(op, 'w', w.data, w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3]);
-  const dx = new Tensor(allocate(op, 'dx', dtype, x.data.length), x.shape.slice(), layout);
+  const dx = withInput ? new Tensor(allocate(op, 'dx', dtype, x.data.length), x.shape.slice(), layout) : null;
   const dw = new Tensor(allocate(op, 'dw', dtype, w.data.length), w.shape.slice(), layout);
   const db = cache.biasShape && new Tensor(allocate(op, 'db', dtype, params[7]), cache.biasShape.slice(), layout);
-  return {
-    calls: [
-      ['conv2dBackwardInput', [dy.data, w.data, dx.data, params]],
-      ['conv2dBackwardFilter', [dy.data, x.data, dw.data, db && db.data, params]],
-    ],
-    result: { dx, dw, db },
-  };
+  const calls: KernelCall[] = [['conv2dBackwardFilter', [dy.data, x.data, dw.data, db && db.data, params]]];
+  if (dx) calls.unshift(['conv2dBackwardInput', [dy.data, w.data, dx.data, params]]);
+  return { calls, result: { dx, dw, db } };
 }
 
 function planConv2dBackwardInput(dOut: TensorLike, w: TensorLike, xShape: readonly number[], options?: Conv2dOptions): Plan<Tensor> {
@@ -363,24 +382,25 @@ function planLinearForwardWithCache(x: TensorLike, w: TensorLike, b?: BiasLike):
   return planLinearForward('linearForward', x, w, b, true) as Plan<LinearForwardResult>;
 }
 
-function planLinearBackward(dOut: TensorLike, cache: LinearCache): Plan<LinearGradients> {
+function planLinearBackward(dOut: TensorLike, cache: LinearCache, options?: BackwardOptions): Plan<ParameterGradients> {
   const op = 'linearBackward';
   if (!(cache instanceof LinearCache)) fail('ERR_CACHE', op, 'cache', 'the LinearCache of a linearForward', cache);
+  const withInput = wantsInputGradient(op, options);
   const { x, w, dtype } = cache;
   const dy = checkGradient(op, dOut, null, dtype, cache.outputShape, '[..., out]', 'the forward input');
   const [outFeatures, inFeatures] = w.shape;
   const rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
   checkCachedArray(op, 'x', x.data, rows * inFeatures);
   checkCachedArray(op, 'w', w.data, outFeatures * inFeatures);
-  const dx = new Tensor(allocate(op, 'dx', dtype, x.data.length), x.shape.slice(), x.layout);
+  const dx = withInput ? new Tensor(allocate(op, 'dx', dtype, x.data.length), x.shape.slice(), x.layout) : null;
   const dw = new Tensor(allocate(op, 'dw', dtype, w.data.length), w.shape.slice(), w.layout);
   const db = cache.biasShape && new Tensor(allocate(op, 'db', dtype, outFeatures), cache.biasShape.slice(), x.layout);
   const calls: KernelCall[] = [
-    // dx = dOut * w
-    ['gemm', [dy.data, w.data, null, dx.data, [rows, inFeatures, outFeatures, outFeatures, 1, inFeatures, 1, 0]]],
     // dw = dOut^T * x
     ['gemm', [dy.data, x.data, null, dw.data, [outFeatures, inFeatures, rows, 1, outFeatures, inFeatures, 1, 0]]],
   ];
+  // dx = dOut * w
+  if (dx) calls.unshift(['gemm', [dy.data, w.data, null, dx.data, [rows, inFeatures, outFeatures, outFeatures, 1, inFeatures, 1, 0]]]);
   // db = ones[1, rows] * dOut
   if (db) calls.push(['gemm', [ONE[dtype], dy.data, null, db.data, [1, outFeatures, rows, 0, 0, outFeatures, 1, 0]]]);
   return { calls, result: { dx, dw, db } };
@@ -405,8 +425,10 @@ export function conv2dForward(x: TensorLike, w: TensorLike, b?: BiasLike, option
 }
 
 /** Gradients of a convolution with respect to x, w and b, given the gradient of its output. */
-export function conv2dBackward(dOut: TensorLike, cache: Conv2dCache): Conv2dGradients {
-  return runSync(planConv2dBackward(dOut, cache));
+export function conv2dBackward(dOut: TensorLike, cache: Conv2dCache, options?: BackwardOptions & { inputGradient?: true }): Conv2dGradients;
+export function conv2dBackward(dOut: TensorLike, cache: Conv2dCache, options?: BackwardOptions): ParameterGradients;
+export function conv2dBackward(dOut: TensorLike, cache: Conv2dCache, options?: BackwardOptions): ParameterGradients {
+  return runSync(planConv2dBackward(dOut, cache, options));
 }
 
 /** Gradient with respect to the input of shape xShape (a transposed convolution of dOut). */
@@ -447,8 +469,10 @@ export function linearForward(x: TensorLike, w: TensorLike, b?: BiasLike): Linea
 }
 
 /** Gradients of a linear layer with respect to x, w and b, given the gradient of its output. */
-export function linearBackward(dOut: TensorLike, cache: LinearCache): LinearGradients {
-  return runSync(planLinearBackward(dOut, cache));
+export function linearBackward(dOut: TensorLike, cache: LinearCache, options?: BackwardOptions & { inputGradient?: true }): LinearGradients;
+export function linearBackward(dOut: TensorLike, cache: LinearCache, options?: BackwardOptions): ParameterGradients;
+export function linearBackward(dOut: TensorLike, cache: LinearCache, options?: BackwardOptions): ParameterGradients {
+  return runSync(planLinearBackward(dOut, cache, options));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -458,7 +482,8 @@ export interface AsyncOps {
   zeroPad(x: TensorLike, pad: Pair, options?: ZeroPadOptions): Promise<Tensor>;
   conv2d(x: TensorLike, w: TensorLike, b?: BiasLike, options?: Conv2dOptions): Promise<Tensor>;
   conv2dForward(x: TensorLike, w: TensorLike, b?: BiasLike, options?: Conv2dOptions): Promise<Conv2dForwardResult>;
-  conv2dBackward(dOut: TensorLike, cache: Conv2dCache): Promise<Conv2dGradients>;
+  conv2dBackward(dOut: TensorLike, cache: Conv2dCache, options?: BackwardOptions & { inputGradient?: true }): Promise<Conv2dGradients>;
+  conv2dBackward(dOut: TensorLike, cache: Conv2dCache, options?: BackwardOptions): Promise<ParameterGradients>;
   conv2dBackwardInput(dOut: TensorLike, w: TensorLike, xShape: readonly number[], options?: Conv2dOptions): Promise<Tensor>;
   conv2dBackwardFilter(dOut: TensorLike, x: TensorLike, wShape: readonly number[], options?: Conv2dOptions): Promise<Tensor>;
   maxPool2d(x: TensorLike, options: Pool2dOptions): Promise<Tensor>;
@@ -467,14 +492,17 @@ export interface AsyncOps {
   pool2dBackward(dOut: TensorLike, cache: Pool2dCache): Promise<Tensor>;
   linear(x: TensorLike, w: TensorLike, b?: BiasLike): Promise<Tensor>;
   linearForward(x: TensorLike, w: TensorLike, b?: BiasLike): Promise<LinearForwardResult>;
-  linearBackward(dOut: TensorLike, cache: LinearCache): Promise<LinearGradients>;
+  linearBackward(dOut: TensorLike, cache: LinearCache, options?: BackwardOptions & { inputGradient?: true }): Promise<LinearGradients>;
+  linearBackward(dOut: TensorLike, cache: LinearCache, options?: BackwardOptions): Promise<ParameterGradients>;
 }
 
 export const asyncOps: AsyncOps = Object.freeze({
   zeroPad: (x, pad, options) => runAsync(() => planZeroPad(x, pad, options)),
   conv2d: (x, w, b, options) => runAsync(() => planConv2d(x, w, b, options)),
   conv2dForward: (x, w, b, options) => runAsync(() => planConv2dForwardWithCache(x, w, b, options)),
-  conv2dBackward: (dOut, cache) => runAsync(() => planConv2dBackward(dOut, cache)),
+  // The overloads differ only in how precisely they type dx.
+  conv2dBackward: ((dOut: TensorLike, cache: Conv2dCache, options?: BackwardOptions) =>
+    runAsync(() => planConv2dBackward(dOut, cache, options))) as AsyncOps['conv2dBackward'],
   conv2dBackwardInput: (dOut, w, xShape, options) => runAsync(() => planConv2dBackwardInput(dOut, w, xShape, options)),
   conv2dBackwardFilter: (dOut, x, wShape, options) => runAsync(() => planConv2dBackwardFilter(dOut, x, wShape, options)),
   maxPool2d: (x, options) => runAsync(() => planMaxPool2d(x, options)),
@@ -483,7 +511,8 @@ export const asyncOps: AsyncOps = Object.freeze({
   pool2dBackward: (dOut, cache) => runAsync(() => planPool2dBackward(dOut, cache)),
   linear: (x, w, b) => runAsync(() => planLinear(x, w, b)),
   linearForward: (x, w, b) => runAsync(() => planLinearForwardWithCache(x, w, b)),
-  linearBackward: (dOut, cache) => runAsync(() => planLinearBackward(dOut, cache)),
+  linearBackward: ((dOut: TensorLike, cache: LinearCache, options?: BackwardOptions) =>
+    runAsync(() => planLinearBackward(dOut, cache, options))) as AsyncOps['linearBackward'],
 } satisfies AsyncOps);
 
 // ---------------------------------------------------------------------------------------------

@@ -99,9 +99,17 @@ export class Conv2d extends Module {
   }
 
   backward(dOut: TensorLike): Tensor {
+    return this.runBackward(dOut, true) as Tensor;
+  }
+
+  override backwardParameters(dOut: TensorLike): void {
+    this.runBackward(dOut, false);
+  }
+
+  private runBackward(dOut: TensorLike, inputGradient: boolean): Tensor | null {
     const cache = takeCache('Conv2d', this.cache);
     this.cache = null;
-    const { dx, dw, db } = conv2dBackward(dOut, cache);
+    const { dx, dw, db } = conv2dBackward(dOut, cache, { inputGradient });
     this.weight.grad = dw;
     if (this.bias) this.bias.grad = db;
     return dx;
@@ -197,9 +205,17 @@ export class Linear extends Module {
   }
 
   backward(dOut: TensorLike): Tensor {
+    return this.runBackward(dOut, true) as Tensor;
+  }
+
+  override backwardParameters(dOut: TensorLike): void {
+    this.runBackward(dOut, false);
+  }
+
+  private runBackward(dOut: TensorLike, inputGradient: boolean): Tensor | null {
     const cache = takeCache('Linear', this.cache);
     this.cache = null;
-    const { dx, dw, db } = linearBackward(dOut, cache);
+    const { dx, dw, db } = linearBackward(dOut, cache, { inputGradient });
     this.weight.grad = dw;
     if (this.bias) this.bias.grad = db;
     return dx;
@@ -313,6 +329,12 @@ export class Sequential extends Module {
     let gradient = dOut;
     for (let i = this.modules.length - 1; i >= 0; i--) gradient = this.modules[i].backward(gradient);
     return gradient as Tensor;
+  }
+
+  override backwardParameters(dOut: TensorLike): void {
+    let gradient = dOut;
+    for (let i = this.modules.length - 1; i >= 1; i--) gradient = this.modules[i].backward(gradient);
+    if (this.modules.length > 0) this.modules[0].backwardParameters(gradient);
   }
 
   override namedParameters(): [string, Parameter][] {

@@ -24,6 +24,15 @@ export abstract class Module {
   abstract forward(x: TensorLike): Tensor;
   abstract backward(dOut: TensorLike): Tensor;
 
+  /**
+   * backward without the gradient with respect to the input: fills the parameter gradients
+   * only, which saves a layer's worth of work where nothing reads that gradient (the first
+   * layer of a network; PyTorch skips it too). Layers with nothing to save run backward.
+   */
+  backwardParameters(dOut: TensorLike): void {
+    this.backward(dOut);
+  }
+
   /** Parameters by name ('weight', 'bias'; '0.weight', ... in a Sequential, as PyTorch's state_dict names them). */
   namedParameters(): [string, Parameter][] {
     return [];

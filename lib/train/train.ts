@@ -133,7 +133,7 @@ export function trainLenet(options: TrainOptions, stdout: NodeJS.WriteStream, st
       const logits = model.forward(x);
       lossSum += criterion.forward(logits, labels) * labels.length;
       correct += countCorrect(logits, labels);
-      model.backward(criterion.backward());
+      model.backwardParameters(criterion.backward());
       optimizer.lr = learningRate(lr, (epoch - 1) * steps + step, options.epochs * steps);
       optimizer.step();
       seen += labels.length;

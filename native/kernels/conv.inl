@@ -503,6 +503,7 @@ void conv2d_backward_filter_nchw(const ConvShape& s, const T* dy, const T* x, T*
 }
 
 #include "depthwise.inl"
+#include "direct.inl"
 
 // ---------------------------------------------------------------- entry points
 
@@ -513,7 +514,9 @@ inline double conv_multiply_adds(const ConvShape& s) {
 template <class T>
 void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, T* y, Runner& runner) {
   with_sized_runner(runner, conv_multiply_adds(s), [&](Runner& r) {
-    if (is_depthwise(s))
+    if (direct_fits(s))
+      direct_forward(s, x, w, b, y, r);
+    else if (is_depthwise(s))
       depthwise_forward(s, x, w, b, y, r);
     else if (s.layout == Layout::NHWC)
       conv2d_forward_nhwc(s, x, w, b, y, r);
@@ -525,7 +528,9 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, T* y
 template <class T>
 void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, Runner& runner) {
   with_sized_runner(runner, conv_multiply_adds(s), [&](Runner& r) {
-    if (is_depthwise(s))
+    if (direct_fits_backward_input(s))
+      direct_backward_input(s, dy, w, dx, r);
+    else if (is_depthwise(s))
       depthwise_backward_input(s, dy, w, dx, r);
     else if (s.layout == Layout::NHWC)
       conv2d_backward_input_nhwc(s, dy, w, dx, r);
@@ -537,7 +542,9 @@ void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, R
 template <class T>
 void conv2d_backward_filter(const ConvShape& s, const T* dy, const T* x, T* dw, T* db, Runner& runner) {
   with_sized_runner(runner, conv_multiply_adds(s), [&](Runner& r) {
-    if (is_depthwise(s))
+    if (direct_fits(s))
+      direct_backward_filter(s, dy, x, dw, db, r);
+    else if (is_depthwise(s))
       depthwise_backward_filter(s, dy, x, dw, db, r);
     else if (s.layout == Layout::NHWC)
       conv2d_backward_filter_nhwc(s, dy, x, dw, db, r);

@@ -1,5 +1,6 @@
 // All kernels of one ISA. Included by isa_*.cpp inside `namespace convkit { namespace {`,
 // after that TU's micro-kernel (which defines `Ukernel<float>` and `Ukernel<double>`).
+#include "simd.inl"
 #include "gemm.inl"
 #include "conv.inl"
 #include "pool.inl"

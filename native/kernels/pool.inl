@@ -78,25 +78,37 @@ constexpr size_t kChunkBytes = 128;  // 4 ymm or 8 xmm
 template <class T>
 constexpr int64_t kChunk = int64_t(kChunkBytes / sizeof(T));
 
-// Calls fn(first, width) over [begin, end) in chunks of kChunk<T>; full chunks get their width
-// as a compile-time constant, the remainder as a run-time one.
-template <class T, class F>
+// Calls fn(first, width) over [begin, end) in chunks of kChunk<T>, then the remainder in
+// power-of-two pieces (14 = 8 + 4 + 2): every width is a compile-time constant, so every call
+// vectorises. A run-time remainder width left small rows (14 outputs, 6 channels) scalar.
+template <class T, int64_t Width = kChunk<T>, class F>
 void for_register_chunks(int64_t begin, int64_t end, F&& fn) {
   int64_t first = begin;
-  for (; first + kChunk<T> <= end; first += kChunk<T>) fn(first, std::integral_constant<int64_t, kChunk<T>>());
-  if (first < end) fn(first, end - first);
+  for (; first + Width <= end; first += Width) fn(first, std::integral_constant<int64_t, Width>());
+  if constexpr (Width > 1) {
+    if (first < end) for_register_chunks<T, Width / 2>(first, end, fn);
+  }
 }
 
-// Calls fn(stride) with the common strides 1 and 2 as compile-time constants, so that the
-// compiler vectorises the NCHW column loops with plain loads or shuffles instead of gathers.
-template <class F>
-void with_stride(int64_t stride, F&& fn) {
-  if (stride == 1)
-    fn(std::integral_constant<int64_t, 1>());
-  else if (stride == 2)
-    fn(std::integral_constant<int64_t, 2>());
-  else
-    fn(stride);
+template <class T, int64_t W, bool kWithIndex>
+struct MaxLanes {
+  Lanes<T, W> best;
+  Lanes<LaneIndex<T>, W> index;
+  MaxLanes(const Lanes<LaneIndex<T>, W>& first_index) : index(first_index) {
+    for (int64_t k = 0; k < W; ++k) best[k] = -std::numeric_limits<T>::infinity();
+  }
+  void update(const Lanes<T, W>& v, const Lanes<LaneIndex<T>, W>& at) {
+    const auto take = (v > best) | (v != v);
+    best = take ? v : best;
+    if constexpr (kWithIndex) index = take ? at : index;
+  }
+};
+
+template <class T, int64_t W>
+Lanes<LaneIndex<T>, W> index_ramp(int64_t first, int64_t step) {
+  Lanes<LaneIndex<T>, W> v;
+  for (int64_t k = 0; k < W; ++k) v[k] = LaneIndex<T>(first + k * step);
+  return v;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,43 +136,32 @@ void max_window_nchw(const PoolShape& s, const T* plane, const Span& rows, const
 // Interior output columns [ow0, ow0 + width) of one output row; their windows lie inside the
 // input horizontally, and each is still scanned in row-major window order.
 template <class T, bool kWithIndex, class Stride, class Width>
-void max_columns_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_t ow0, Stride sw, Width width,
+void max_columns_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_t ow0, Stride sw, Width,
                       T* y_out, int32_t* index_out) {
-  T best[kChunk<T>];
-  int32_t best_index[kChunk<T>];
+  constexpr int64_t W = Width::value;
   const int64_t first_column = ow0 * sw - s.pad_w;  // >= 0 for interior columns
-  for (int64_t k = 0; k < width; ++k) {
-    best[k] = -std::numeric_limits<T>::infinity();
-    best_index[k] = int32_t(rows.begin * s.w + first_column + k * sw);
-  }
+  MaxLanes<T, W, kWithIndex> acc(index_ramp<T, W>(rows.begin * s.w + first_column, sw));
   for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
     const int64_t row_start = ih * s.w + first_column;
-    const T* x_cols = plane + row_start;
     for (int64_t j = 0; j < s.kw; ++j)
-      for (int64_t k = 0; k < width; ++k) {
-        const T v = x_cols[k * sw + j];
-        const bool take = (v > best[k]) | std::isnan(v);
-        best[k] = take ? v : best[k];
-        if constexpr (kWithIndex) best_index[k] = take ? int32_t(row_start + k * sw + j) : best_index[k];
-      }
+      acc.update(load_strided_lanes<T, W>(plane + row_start + j, sw),
+                 kWithIndex ? index_ramp<T, W>(row_start + j, sw) : acc.index);
   }
-  for (int64_t k = 0; k < width; ++k) y_out[k] = best[k];
-  if constexpr (kWithIndex)
-    for (int64_t k = 0; k < width; ++k) index_out[k] = best_index[k];
+  store_lanes<T, W>(y_out, acc.best);
+  if constexpr (kWithIndex) store_indices<T, W>(index_out, acc.index);
 }
 
 template <class T, class Stride, class Width>
-void avg_columns_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_t ow0, Stride sw, Width width,
+void avg_columns_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_t ow0, Stride sw, Width,
                       T divisor, T* y_out) {
-  T sum[kChunk<T>];
-  for (int64_t k = 0; k < width; ++k) sum[k] = T(0);
+  constexpr int64_t W = Width::value;
+  Lanes<T, W> sum = {};
   const int64_t first_column = ow0 * sw - s.pad_w;
   for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
     const T* x_cols = plane + ih * s.w + first_column;
-    for (int64_t j = 0; j < s.kw; ++j)
-      for (int64_t k = 0; k < width; ++k) sum[k] += x_cols[k * sw + j];
+    for (int64_t j = 0; j < s.kw; ++j) sum += load_strided_lanes<T, W>(x_cols + j, sw);
   }
-  for (int64_t k = 0; k < width; ++k) y_out[k] = sum[k] / divisor;
+  store_lanes<T, W>(y_out, sum / divisor);
 }
 
 template <class T, bool kWithIndex, class Stride>
@@ -229,42 +230,25 @@ void forward_nchw(const PoolShape& s, const T* x, T* y, int32_t* argmax, Runner&
 
 template <class T, bool kWithIndex, class Width>
 void max_channels_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Span& cols, int64_t c0,
-                       Width width, T* out, int32_t* out_index) {
-  T best[kChunk<T>];
-  int32_t best_index[kChunk<T>];
-  const int32_t first_index = int32_t(rows.begin * s.w + cols.begin);
-  for (int64_t ch = 0; ch < width; ++ch) {
-    best[ch] = -std::numeric_limits<T>::infinity();
-    best_index[ch] = first_index;
-  }
+                       Width, T* out, int32_t* out_index) {
+  constexpr int64_t W = Width::value;
+  MaxLanes<T, W, kWithIndex> acc(index_ramp<T, W>(rows.begin * s.w + cols.begin, 0));
   for (int64_t ih = rows.begin; ih < rows.end; ++ih)
-    for (int64_t iw = cols.begin; iw < cols.end; ++iw) {
-      const T* in = x_image + (ih * s.w + iw) * s.c + c0;
-      const int32_t index = int32_t(ih * s.w + iw);
-      for (int64_t ch = 0; ch < width; ++ch) {
-        const T v = in[ch];
-        const bool take = (v > best[ch]) | std::isnan(v);
-        best[ch] = take ? v : best[ch];
-        if constexpr (kWithIndex) best_index[ch] = take ? index : best_index[ch];
-      }
-    }
-  for (int64_t ch = 0; ch < width; ++ch) out[ch] = best[ch];
-  if constexpr (kWithIndex)
-    for (int64_t ch = 0; ch < width; ++ch) out_index[ch] = best_index[ch];
+    for (int64_t iw = cols.begin; iw < cols.end; ++iw)
+      acc.update(load_lanes<T, W>(x_image + (ih * s.w + iw) * s.c + c0),
+                 kWithIndex ? index_ramp<T, W>(ih * s.w + iw, 0) : acc.index);
+  store_lanes<T, W>(out, acc.best);
+  if constexpr (kWithIndex) store_indices<T, W>(out_index, acc.index);
 }
 
 template <class T, class Width>
 void avg_channels_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Span& cols, int64_t c0,
-                       Width width, T* out) {
-  T sum[kChunk<T>];
-  for (int64_t ch = 0; ch < width; ++ch) sum[ch] = T(0);
+                       Width, T* out) {
+  constexpr int64_t W = Width::value;
+  Lanes<T, W> sum = {};
   for (int64_t ih = rows.begin; ih < rows.end; ++ih)
-    for (int64_t iw = cols.begin; iw < cols.end; ++iw) {
-      const T* in = x_image + (ih * s.w + iw) * s.c + c0;
-      for (int64_t ch = 0; ch < width; ++ch) sum[ch] += in[ch];
-    }
-  const T divisor = T(avg_divisor(s, rows, cols));
-  for (int64_t ch = 0; ch < width; ++ch) out[ch] = sum[ch] / divisor;
+    for (int64_t iw = cols.begin; iw < cols.end; ++iw) sum += load_lanes<T, W>(x_image + (ih * s.w + iw) * s.c + c0);
+  store_lanes<T, W>(out, sum / T(avg_divisor(s, rows, cols)));
 }
 
 // One output pixel, channels [c0, c0 + cn).

@@ -1,0 +1,123 @@
+// Portable SIMD helpers shared by the direct kernels (pooling, small-channel convolution).
+// Included once per ISA inside `namespace convkit { namespace {` (see ops.inl), so every
+// translation unit gets vectors of its own width.
+
+#if defined(__AVX512F__)
+constexpr int64_t kVectorBytes = 64;
+#elif defined(__AVX2__)
+constexpr int64_t kVectorBytes = 32;
+#else
+constexpr int64_t kVectorBytes = 16;
+#endif
+
+// Elements in one vector register.
+template <class T>
+constexpr int64_t kLanes = kVectorBytes / int64_t(sizeof(T));
+
+// Calls fn(stride) with the common strides 1 and 2 as compile-time constants, so that the
+// compiler vectorises the NCHW column loops with plain loads or shuffles instead of gathers.
+template <class F>
+void with_stride(int64_t stride, F&& fn) {
+  if (stride == 1)
+    fn(std::integral_constant<int64_t, 1>());
+  else if (stride == 2)
+    fn(std::integral_constant<int64_t, 2>());
+  else
+    fn(stride);
+}
+
+// W elements as one GCC vector: portable, and each ISA's translation unit lowers it to its own
+// registers. Comparisons give a lane mask of the element's width, so indices ride in lanes of
+// that width.
+template <class T, int64_t W>
+struct LanesOf {
+  typedef T type __attribute__((vector_size(sizeof(T) * W)));
+};
+template <class T, int64_t W>
+using Lanes = typename LanesOf<T, W>::type;
+template <class T>
+using LaneIndex = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+
+template <class T, int64_t W>
+Lanes<T, W> load_lanes(const T* p) {
+  Lanes<T, W> v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// Lanes p[0], p[stride], ..., p[(W-1)*stride]. Stride 2 is two contiguous loads and a shuffle
+// (the second load starts at p + W - 1 so nothing past p[2W-2] is read).
+template <class T, int64_t W, class Stride>
+Lanes<T, W> load_strided_lanes(const T* p, Stride stride) {
+  if constexpr (std::is_same_v<Stride, std::integral_constant<int64_t, 1>>) {
+    return load_lanes<T, W>(p);
+  } else if constexpr (std::is_same_v<Stride, std::integral_constant<int64_t, 2>> && W > 1) {
+    using Mask = Lanes<LaneIndex<T>, W>;
+    Mask even;
+    for (int64_t k = 0; k < W; ++k) even[k] = LaneIndex<T>(2 * k < W ? 2 * k : 2 * k + 1);
+    return __builtin_shuffle(load_lanes<T, W>(p), load_lanes<T, W>(p + W - 1), even);
+  } else {
+    Lanes<T, W> v;
+    for (int64_t k = 0; k < W; ++k) v[k] = p[k * stride];
+    return v;
+  }
+}
+
+template <class T, int64_t W>
+void store_lanes(T* p, const Lanes<T, W>& v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+template <class T, int64_t W>
+void store_indices(int32_t* p, const Lanes<LaneIndex<T>, W>& v) {
+  const Lanes<int32_t, W> narrow = __builtin_convertvector(v, Lanes<int32_t, W>);
+  std::memcpy(p, &narrow, sizeof narrow);
+}
+
+// Max with PyTorch's rule, lane by lane: take v where it is greater or NaN.
+template <class T>
+using Vec = Lanes<T, kLanes<T>>;
+
+// Every lane x. The intrinsics give one broadcast; `Vec<T>{} + x` would cost an add (adding +0
+// is not an identity for -0) and an element loop is sometimes compiled into permutes.
+template <class T>
+Vec<T> splat(T x) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) return _mm512_set1_ps(x);
+  if constexpr (std::is_same_v<T, double>) return _mm512_set1_pd(x);
+#elif defined(__AVX2__)
+  if constexpr (std::is_same_v<T, float>) return _mm256_set1_ps(x);
+  if constexpr (std::is_same_v<T, double>) return _mm256_set1_pd(x);
+#endif
+  Vec<T> v;
+  for (int64_t k = 0; k < kLanes<T>; ++k) v[k] = x;
+  return v;
+}
+
+// The element type of a GCC vector.
+template <class V>
+using LaneType = std::remove_cv_t<std::remove_reference_t<decltype(std::declval<V>()[0])>>;
+
+// a * b + c, fused where the translation unit is built with FMA (one rounding, like the GEMM).
+template <class V>
+V fmadd(V a, V b, V c) {
+  using T = LaneType<V>;
+  if constexpr (sizeof(V) == kVectorBytes) {
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) return _mm512_fmadd_ps(a, b, c);
+    if constexpr (std::is_same_v<T, double>) return _mm512_fmadd_pd(a, b, c);
+#elif defined(__FMA__)
+    if constexpr (std::is_same_v<T, float>) return _mm256_fmadd_ps(a, b, c);
+    if constexpr (std::is_same_v<T, double>) return _mm256_fmadd_pd(a, b, c);
+#endif
+  }
+  return a * b + c;
+}
+
+// Sum of the lanes, in a fixed order.
+template <class V>
+LaneType<V> lane_sum(const V& v) {
+  LaneType<V> sum = 0;
+  for (size_t k = 0; k < sizeof(V) / sizeof(sum); ++k) sum += v[k];
+  return sum;
+}
