@@ -28,6 +28,12 @@ export interface NativeBinding {
   pool2dBackwardAsync(dy: FloatArray, argmax: Int32Array | null, dx: FloatArray, params: number[]): Promise<void>;
   zeroPadAsync(x: FloatArray, y: FloatArray, params: number[]): Promise<void>;
   gemmAsync(a: FloatArray, b: FloatArray, bias: FloatArray | null, c: FloatArray, params: number[]): Promise<void>;
+  /** Element-wise, sync only: y = max(x, 0); y may be x. */
+  relu(x: FloatArray, y: FloatArray): void;
+  /** dx = y > 0 ? dy : 0; dx may be dy. */
+  reluBackward(y: FloatArray, dy: FloatArray, dx: FloatArray): void;
+  /** One Adam update in place; params = [beta1, beta2, stepSize, rootCorrection, eps, weightDecay]. */
+  adam(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, params: number[]): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   isa(): string;
@@ -54,7 +60,7 @@ const KERNELS: readonly KernelName[] = [
   'zeroPad',
   'gemm',
 ];
-const UTILITIES = ['setNumThreads', 'getNumThreads', 'isa', 'supportedIsas', 'buildInfo'] as const;
+const UTILITIES = ['relu', 'reluBackward', 'adam', 'setNumThreads', 'getNumThreads', 'isa', 'supportedIsas', 'buildInfo'] as const;
 
 // dist/binding.js -> package root.
 const PACKAGE_ROOT = path.resolve(__dirname, '..');

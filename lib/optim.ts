@@ -1,5 +1,6 @@
 // Optimisers with PyTorch's update rules. Each step reads every parameter's `grad` (set by the
 // last backward pass; a parameter without one is skipped) and updates the parameter in place.
+import { callNative } from './binding';
 import { ConvkitError, fail } from './errors';
 import { Parameter } from './nn/module';
 import { checkOptions } from './shapes';
@@ -148,16 +149,9 @@ export class Adam {
       const steps = ++state.steps;
       const stepSize = lr / (1 - beta1 ** steps);
       const rootCorrection = Math.sqrt(1 - beta2 ** steps);
-      const { m, v } = state;
-      const p = parameter.data;
-      for (let i = 0; i < p.length; i++) {
-        const g = grad[i] + weightDecay * p[i];
-        const mi = beta1 * m[i] + (1 - beta1) * g;
-        const vi = beta2 * v[i] + (1 - beta2) * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] -= (stepSize * mi) / (Math.sqrt(vi) / rootCorrection + eps);
-      }
+      // Natively, in double whatever the dtype: the same arithmetic as the formula above, element by element.
+      const hyper = [beta1, beta2, stepSize, rootCorrection, eps, weightDecay];
+      callNative((binding) => binding.adam(parameter.data, grad, state.m, state.v, hyper));
     });
   }
 }

@@ -14,6 +14,7 @@ import {
   pool2dForward,
 } from '../ops';
 import { checkOptions, checkTensor, Conv2dOptions, dtypeOf, pair, Pair, Pool2dOptions, PoolMode } from '../shapes';
+import { callNative } from '../binding';
 import { checkLayout, FloatArray, Layout, Tensor, TensorLike } from '../tensor';
 import { checkCount, checkDType, checkGenerator, Module, Parameter, ParameterOptions, takeCache, uniformArray } from './module';
 
@@ -235,7 +236,7 @@ export interface ReLUOptions {
   inplace?: boolean;
 }
 
-/** max(x, 0), element-wise, in any layout; the gradient at 0 is 0, as in PyTorch. */
+/** max(x, 0), element-wise (natively), in any layout; the gradient at 0 is 0, as in PyTorch. */
 export class ReLU extends Module {
   readonly inplace: boolean;
   private output: Tensor | null = null;
@@ -251,12 +252,7 @@ export class ReLU extends Module {
     const input = checkTensor('nn.ReLU', 'x', x, '[...]', 'any');
     const source = input.data;
     const result = this.inplace ? source : newLike(source);
-    // Branch-free ((v + |v|) / 2 is exact for every float32, and for float64 below 2^1023): a
-    // data-dependent branch mispredicts on half the elements and costs several times more.
-    for (let i = 0; i < source.length; i++) {
-      const v = source[i];
-      result[i] = (v + Math.abs(v)) * 0.5;
-    }
+    callNative((binding) => binding.relu(source, result));
     const output = new Tensor(result, input.shape.slice(), carriedLayout(input));
     this.output = this.training ? output : null;
     return output;
@@ -268,8 +264,7 @@ export class ReLU extends Module {
     const gradient = checkSameSize('nn.ReLU.backward', dOut, output).data;
     const kept = output.data;
     const dx = this.inplace ? gradient : newLike(gradient);
-    // Branch-free too: a multiplication by 0 or 1 (exact for every finite gradient).
-    for (let i = 0; i < kept.length; i++) dx[i] = gradient[i] * +(kept[i] > 0);
+    callNative((binding) => binding.reluBackward(kept, gradient, dx));
     return new Tensor(dx, output.shape.slice(), output.layout);
   }
 }

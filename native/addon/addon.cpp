@@ -134,6 +134,21 @@ std::vector<int64_t> int_params(const Napi::Value& v, size_t count, const char* 
   return out;
 }
 
+std::vector<double> number_params(const Napi::Value& v, size_t count, const char* what) {
+  if (!v.IsArray()) throw Error("ERR_ARG", std::string(what) + " must be an Array of " + std::to_string(count) + " numbers, got " + describe(v));
+  auto array = v.As<Napi::Array>();
+  if (array.Length() != count)
+    throw Error("ERR_ARG", std::string(what) + " must have " + std::to_string(count) + " entries, got " +
+                               std::to_string(array.Length()));
+  std::vector<double> out(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    Napi::Value e = array.Get(i);
+    if (!e.IsNumber()) throw Error("ERR_ARG", std::string(what) + "[" + std::to_string(i) + "] must be a number, got " + describe(e));
+    out[i] = e.As<Napi::Number>().DoubleValue();
+  }
+  return out;
+}
+
 Layout layout_of(int64_t code) {
   if (code != 0 && code != 1) throw Error("ERR_ARG", "layout code must be 0 (NHWC) or 1 (NCHW), got " + std::to_string(code));
   return Layout(code);
@@ -345,6 +360,55 @@ std::unique_ptr<Job> parse_gemm(const Napi::CallbackInfo& info) {
   return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
     using T = decltype(zero);
     ops.gemm(s, as<T>(a), as<T>(b), bias.present ? as<T>(bias) : nullptr, as<T>(c), r);
+  });
+}
+
+// An element-wise output may be one of its inputs exactly (in place), or disjoint from it.
+void require_same_or_disjoint(const View& out, const char* out_name, const View& in, const char* in_name) {
+  if (out.data != in.data) require_disjoint(out, out_name, {{&in, in_name}});
+}
+
+std::unique_ptr<Job> parse_relu(const Napi::CallbackInfo& info) {
+  require_args(info, 2, "relu");
+  FloatArgs f;
+  const View x = f.get(info[0], "x"), y = f.get(info[1], "y");
+  require_length(y, x.length, "y");
+  require_same_or_disjoint(y, "y", x, "x");
+  return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
+    using T = decltype(zero);
+    ops.relu(as<T>(x), as<T>(y), x.length, r);
+  });
+}
+
+std::unique_ptr<Job> parse_relu_backward(const Napi::CallbackInfo& info) {
+  require_args(info, 3, "reluBackward");
+  FloatArgs f;
+  const View y = f.get(info[0], "y"), dy = f.get(info[1], "dy"), dx = f.get(info[2], "dx");
+  require_length(dy, y.length, "dy");
+  require_length(dx, y.length, "dx");
+  require_disjoint(dx, "dx", {{&y, "y"}});
+  require_same_or_disjoint(dx, "dx", dy, "dy");
+  return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
+    using T = decltype(zero);
+    ops.relu_backward(as<T>(y), as<T>(dy), as<T>(dx), y.length, r);
+  });
+}
+
+std::unique_ptr<Job> parse_adam(const Napi::CallbackInfo& info) {
+  require_args(info, 5, "adam");
+  FloatArgs f;
+  const View p = f.get(info[0], "p"), g = f.get(info[1], "g"), m = f.get(info[2], "m"), v = f.get(info[3], "v");
+  const auto h = number_params(info[4], 6, "adam params");
+  const AdamStep step{h[0], h[1], h[2], h[3], h[4], h[5]};
+  require_length(g, p.length, "g");
+  require_length(m, p.length, "m");
+  require_length(v, p.length, "v");
+  require_disjoint(p, "p", {{&g, "g"}, {&m, "m"}, {&v, "v"}});
+  require_disjoint(m, "m", {{&g, "g"}, {&v, "v"}});
+  require_disjoint(v, "v", {{&g, "g"}});
+  return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
+    using T = decltype(zero);
+    ops.adam(step, as<T>(p), as<T>(g), as<T>(m), as<T>(v), p.length, r);
   });
 }
 
@@ -618,6 +682,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   add("pool2dBackward", sync_entry<parse_pool2d_backward>);
   add("zeroPad", sync_entry<parse_zero_pad>);
   add("gemm", sync_entry<parse_gemm>);
+  add("relu", sync_entry<parse_relu>);
+  add("reluBackward", sync_entry<parse_relu_backward>);
+  add("adam", sync_entry<parse_adam>);
   add("conv2dForwardAsync", async_entry<parse_conv2d_forward>);
   add("conv2dBackwardInputAsync", async_entry<parse_conv2d_backward_input>);
   add("conv2dBackwardFilterAsync", async_entry<parse_conv2d_backward_filter>);

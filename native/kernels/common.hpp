@@ -73,6 +73,14 @@ struct PadShape {
   int64_t y_size() const { return n * c * out_h() * out_w(); }
 };
 
+// One Adam update (torch.optim.Adam's rule), computed in double whatever the tensors' dtype:
+// g = grad + weight_decay * p; m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
+// p -= step_size * m / (sqrt(v) / root_correction + eps), with step_size = lr / (1 - beta1^t)
+// and root_correction = sqrt(1 - beta2^t).
+struct AdamStep {
+  double beta1 = 0.9, beta2 = 0.999, step_size = 0, root_correction = 1, eps = 1e-8, weight_decay = 0;
+};
+
 // C[m x n] (row-major, contiguous) = A * B (+ bias per column) (+ C when accumulating), with
 // A(i, k) = a[i*a_row_stride + k*a_col_stride] and B(k, j) = b[k*b_row_stride + j*b_col_stride],
 // so transposed operands need no copy. Bias and accumulate are exclusive.

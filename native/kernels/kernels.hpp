@@ -22,6 +22,12 @@ struct KernelOps {
   void (*zero_pad)(const PadShape&, const T* x, T* y, Runner&);
   // c = a * b (+ bias per column) (+ c when s.accumulate); see GemmShape.
   void (*gemm)(const GemmShape&, const T* a, const T* b, const T* bias, T* c, Runner&);
+  // y = max(x, 0) (NaN stays NaN); y may be x.
+  void (*relu)(const T* x, T* y, int64_t n, Runner&);
+  // dx = y > 0 ? dy : 0 with y the forward output; dx may be dy.
+  void (*relu_backward)(const T* y, const T* dy, T* dx, int64_t n, Runner&);
+  // Updates p, m and v in place from g.
+  void (*adam)(const AdamStep&, T* p, const T* g, T* m, T* v, int64_t n, Runner&);
 };
 
 struct KernelTable {

@@ -5,6 +5,7 @@
 #include "conv.inl"
 #include "pool.inl"
 #include "pad.inl"
+#include "elementwise.inl"
 
 template <class T>
 KernelOps<T> make_ops() {
@@ -16,6 +17,9 @@ KernelOps<T> make_ops() {
   ops.pool2d_backward = &pool2d_backward<T>;
   ops.zero_pad = &zero_pad<T>;
   ops.gemm = &gemm<T>;
+  ops.relu = &relu<T>;
+  ops.relu_backward = &relu_backward<T>;
+  ops.adam = &adam<T>;
   return ops;
 }
 
