@@ -92,6 +92,11 @@ function checkConvGradients(config, layout, seed) {
     assert.deepStrictEqual(Array.from(grads.db.shape), Array.from(b.shape), 'db has the shape of b');
     assertGradient(grads.db.data, numericGradient(b.data, loss), 'db');
   }
+  // Without the input gradient: no dx, the same dw and db bit for bit.
+  const parameterGrads = convkit.conv2dBackward(g, cache, { inputGradient: false });
+  assert.strictEqual(parameterGrads.dx, null);
+  assert.deepStrictEqual(parameterGrads.dw.data, grads.dw.data);
+  assert.deepStrictEqual(parameterGrads.db && parameterGrads.db.data, grads.db && grads.db.data);
 }
 
 // ---- Pooling

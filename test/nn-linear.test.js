@@ -76,6 +76,23 @@ describe('linear ops', () => {
     const syncGrads = convkit.linearBackward(sync.output, sync.cache);
     const asyncGrads = await convkit.async.linearBackward(sync.output, sync.cache);
     for (const name of ['dx', 'dw', 'db']) assertExactlyEqual(asyncGrads[name].data, syncGrads[name].data, name);
+    for (const backward of [convkit.linearBackward, convkit.async.linearBackward]) {
+      const grads = await backward(sync.output, sync.cache, { inputGradient: false });
+      assert.strictEqual(grads.dx, null);
+      for (const name of ['dw', 'db']) assertExactlyEqual(grads[name].data, syncGrads[name].data, `${name} without dx`);
+    }
+    const convResult = convkit.conv2dForward(convkit.tensor(new Float32Array(2 * 5 * 5 * 3).fill(0.5), [2, 5, 5, 3]), convkit.tensor(new Float32Array(2 * 2 * 3 * 4).fill(0.25), [2, 2, 3, 4]), null);
+    const convGrads = await convkit.async.conv2dBackward(convResult.output, convResult.cache, { inputGradient: false });
+    assert.strictEqual(convGrads.dx, null);
+    assertExactlyEqual(convGrads.dw.data, convkit.conv2dBackward(convResult.output, convResult.cache).dw.data, 'conv dw without dx');
+  });
+
+  it('refuses a non-boolean inputGradient option with ERR_ARG', () => {
+    const { x, w } = inputs('float32', [4, 6], 3, 56);
+    const { output, cache } = convkit.linearForward(x, w, null);
+    const error = thrown(() => convkit.linearBackward(output, cache, { inputGradient: 'no' }));
+    assert.strictEqual(error.code, 'ERR_ARG');
+    assert.match(error.message, /options\.inputGradient must be a boolean, got "no"/);
   });
 
   it('refuses bad arguments with coded errors naming them', async () => {

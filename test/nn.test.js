@@ -142,6 +142,38 @@ describe('nn', () => {
     assert.strictEqual(new nn.ReLU({ inplace: true }).forward({ data: overwritten, shape: x.shape }).data, overwritten);
   });
 
+  it('ReLU keeps NaN, maps -0 to 0, and passes no gradient where the output is not positive (PyTorch)', () => {
+    for (const Type of [Float32Array, Float64Array]) {
+      const relu = new nn.ReLU();
+      const y = relu.forward(convkit.tensor(Type.from([-1, 0, -0, 2.5, NaN, -Infinity, Infinity]), [7]));
+      assert.deepStrictEqual(Array.from(y.data), [0, 0, 0, 2.5, NaN, 0, Infinity], `${Type.name} y`);
+      assert.ok(!Object.is(y.data[2], -0), 'relu(-0) is +0');
+      const dx = relu.backward(convkit.tensor(Type.from([NaN, 1, 2, 3, 4, Infinity, 5]), [7]));
+      assert.deepStrictEqual(Array.from(dx.data), [0, 0, 0, 3, 0, 0, 5], `${Type.name} dx`);
+    }
+  });
+
+  for (const layout of ['NHWC', 'NCHW']) {
+    it(`backwardParameters gives backward's parameter gradients without the input gradient (${layout})`, () => {
+      const build = () => {
+        nn.manualSeed(5);
+        return smallModel(layout, { dtype: 'float64' }).train();
+      };
+      const random = rng(33);
+      const shape = layout === 'NCHW' ? [2, 2, 6, 6] : [2, 6, 6, 2];
+      const x = convkit.tensor(randomArray(random, 144, Float64Array), shape, { layout });
+      const g = convkit.tensor(randomArray(random, 10, Float64Array), [2, 5]);
+      const full = build();
+      full.forward(x);
+      assert.ok(full.backward(g) instanceof convkit.Tensor);
+      const partial = build();
+      partial.forward(x);
+      assert.strictEqual(partial.backwardParameters(g), undefined);
+      const fullParameters = full.parameters();
+      partial.parameters().forEach((parameter, i) => assertExactlyEqual(parameter.grad.data, fullParameters[i].grad.data, `parameter ${i}`));
+    });
+  }
+
   it('refuses a Sequential mixing layouts, and inputs of the wrong layout', () => {
     const error = thrown(() => new nn.Sequential(new nn.Conv2d(1, 2, 3, { layout: 'NCHW' }), new nn.MaxPool2d(2)));
     assert.strictEqual(error.code, 'ERR_ARG');

@@ -283,13 +283,23 @@ void direct_filter_block(const T* planes, const int64_t* tap_offset, int64_t tap
 }
 
 // Calls fn(CV, TB): CV, the channel vectors, the smallest power of two that holds the group's
-// channels; TB, the taps per block, what the accumulator budget leaves.
+// channels; TB, the taps per block, the budget's full or two-thirds or half share, whichever
+// wastes least on the last block (a block always computes TB taps: 25 taps as 24 + 1 would
+// cost 48, as 16 + 9 costs 32).
 template <class T, class F>
-void with_filter_block(int64_t channel_vectors, F&& fn) {
+void with_filter_block(int64_t channel_vectors, int64_t taps, F&& fn) {
   constexpr int kBudget = kVectorBytes == 64 ? 24 : 12;  // accumulators: 32 or 16 registers
   auto call = [&](auto cv) {
     constexpr int CV = decltype(cv)::value;
-    fn(cv, std::integral_constant<int, std::max(1, kBudget / CV)>());
+    constexpr int kFull = std::max(1, kBudget / CV), kTwoThirds = std::max(1, kFull * 2 / 3), kHalf = std::max(1, kFull / 2);
+    // Cost per pixel: TB FMAs per block plus about two for the block's own loads and loop.
+    auto cost = [&](int64_t tb) { return ceil_div(taps, tb) * (tb + 2); };
+    if (cost(kFull) <= std::min(cost(kTwoThirds), cost(kHalf)))
+      fn(cv, std::integral_constant<int, kFull>());
+    else if (cost(kTwoThirds) <= cost(kHalf))
+      fn(cv, std::integral_constant<int, kTwoThirds>());
+    else
+      fn(cv, std::integral_constant<int, kHalf>());
   };
   if (channel_vectors <= 1)
     call(std::integral_constant<int, 1>());
@@ -324,7 +334,7 @@ void direct_backward_filter(const ConvShape& s, const T* dy, const T* x, T* dw, 
   const int64_t channel_step = weight_index(s, 0, 1, 0, 0, 0), group_step = weight_index(s, 1, 0, 0, 0, 0);
   Partials<T> partials{r, dw, db, s.w_size(), s.cout};
   partials.zero();
-  with_filter_block<T>(channel_vectors, [&](auto cv, auto tb) {
+  with_filter_block<T>(channel_vectors, taps, [&](auto cv, auto tb) {
     constexpr int CV = decltype(cv)::value, TB = decltype(tb)::value;
     const int64_t row = CV * L;  // one pixel's channels in the transposed dy
     parallel_for(r, d.n * d.groups, [&](int64_t task, int thread) {
