@@ -78,16 +78,40 @@ constexpr size_t kChunkBytes = 128;  // 4 ymm or 8 xmm
 template <class T>
 constexpr int64_t kChunk = int64_t(kChunkBytes / sizeof(T));
 
-// Calls fn(first, width) over [begin, end) in chunks of kChunk<T>, then the remainder in
-// power-of-two pieces (14 = 8 + 4 + 2): every width is a compile-time constant, so every call
-// vectorises. A run-time remainder width left small rows (14 outputs, 6 channels) scalar.
-template <class T, int64_t Width = kChunk<T>, class F>
-void for_register_chunks(int64_t begin, int64_t end, F&& fn) {
-  int64_t first = begin;
-  for (; first + Width <= end; first += Width) fn(first, std::integral_constant<int64_t, Width>());
-  if constexpr (Width > 1) {
-    if (first < end) for_register_chunks<T, Width / 2>(first, end, fn);
+// Calls fn(first, width) over [begin, end). Spans of a register or more go in chunks of
+// kChunk<T> (compile-time width) and a run-time remainder, for the array code below, which the
+// compiler vectorises well. Narrower spans (LeNet's 14-wide rows, 6 channels), for which that
+// code compiles to scalar loops, go in power-of-two pieces (14 = 8 + 4 + 2) of compile-time
+// width for the explicit-vector code.
+template <class T, int64_t Width, class F>
+void for_small_pieces(int64_t first, int64_t end, F&& fn) {
+  if (first + Width <= end) {
+    fn(first, std::integral_constant<int64_t, Width>());
+    first += Width;
   }
+  if constexpr (Width > 1) {
+    if (first < end) for_small_pieces<T, Width / 2>(first, end, fn);
+  }
+}
+
+template <class T, class F>
+void for_register_chunks(int64_t begin, int64_t end, F&& fn) {
+  if (end - begin < kLanes<T>) {
+    if constexpr (kLanes<T> > 1) for_small_pieces<T, kLanes<T> / 2>(begin, end, fn);
+    return;
+  }
+  int64_t first = begin;
+  for (; first + kChunk<T> <= end; first += kChunk<T>) fn(first, std::integral_constant<int64_t, kChunk<T>>());
+  if (first < end) fn(first, end - first);
+}
+
+// True for the pieces for_small_pieces makes (a width type, so usable on run-time widths too).
+template <class T, class Width>
+constexpr bool is_small_piece() {
+  if constexpr (std::is_same_v<Width, int64_t>)
+    return false;
+  else
+    return Width::value < kLanes<T>;
 }
 
 template <class T, int64_t W, bool kWithIndex>
@@ -136,7 +160,47 @@ void max_window_nchw(const PoolShape& s, const T* plane, const Span& rows, const
 // Interior output columns [ow0, ow0 + width) of one output row; their windows lie inside the
 // input horizontally, and each is still scanned in row-major window order.
 template <class T, bool kWithIndex, class Stride, class Width>
-void max_columns_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_t ow0, Stride sw, Width,
+void max_columns_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_t ow0, Stride sw, Width width,
+                      T* y_out, int32_t* index_out) {
+  T best[kChunk<T>];
+  int32_t best_index[kChunk<T>];
+  const int64_t first_column = ow0 * sw - s.pad_w;  // >= 0 for interior columns
+  for (int64_t k = 0; k < width; ++k) {
+    best[k] = -std::numeric_limits<T>::infinity();
+    best_index[k] = int32_t(rows.begin * s.w + first_column + k * sw);
+  }
+  for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
+    const int64_t row_start = ih * s.w + first_column;
+    const T* x_cols = plane + row_start;
+    for (int64_t j = 0; j < s.kw; ++j)
+      for (int64_t k = 0; k < width; ++k) {
+        const T v = x_cols[k * sw + j];
+        const bool take = (v > best[k]) | std::isnan(v);
+        best[k] = take ? v : best[k];
+        if constexpr (kWithIndex) best_index[k] = take ? int32_t(row_start + k * sw + j) : best_index[k];
+      }
+  }
+  for (int64_t k = 0; k < width; ++k) y_out[k] = best[k];
+  if constexpr (kWithIndex)
+    for (int64_t k = 0; k < width; ++k) index_out[k] = best_index[k];
+}
+
+template <class T, class Stride, class Width>
+void avg_columns_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_t ow0, Stride sw, Width width,
+                      T divisor, T* y_out) {
+  T sum[kChunk<T>];
+  for (int64_t k = 0; k < width; ++k) sum[k] = T(0);
+  const int64_t first_column = ow0 * sw - s.pad_w;
+  for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
+    const T* x_cols = plane + ih * s.w + first_column;
+    for (int64_t j = 0; j < s.kw; ++j)
+      for (int64_t k = 0; k < width; ++k) sum[k] += x_cols[k * sw + j];
+  }
+  for (int64_t k = 0; k < width; ++k) y_out[k] = sum[k] / divisor;
+}
+
+template <class T, bool kWithIndex, class Stride, class Width>
+void max_lanes_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_t ow0, Stride sw, Width,
                       T* y_out, int32_t* index_out) {
   constexpr int64_t W = Width::value;
   const int64_t first_column = ow0 * sw - s.pad_w;  // >= 0 for interior columns
@@ -152,7 +216,7 @@ void max_columns_nchw(const PoolShape& s, const T* plane, const Span& rows, int6
 }
 
 template <class T, class Stride, class Width>
-void avg_columns_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_t ow0, Stride sw, Width,
+void avg_lanes_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_t ow0, Stride sw, Width,
                       T divisor, T* y_out) {
   constexpr int64_t W = Width::value;
   Lanes<T, W> sum = {};
@@ -169,8 +233,11 @@ void max_row_nchw(const PoolShape& s, const T* plane, int64_t oh, Stride sw, T* 
   const Span rows = window_span(oh, s.stride_h, s.pad_h, s.kh, s.h);
   const InteriorColumns inner = interior_columns(s);
   for_register_chunks<T>(inner.first, inner.end, [&](int64_t ow0, auto width) {
-    max_columns_nchw<T, kWithIndex>(s, plane, rows, ow0, sw, width, y_row + ow0,
-                                    kWithIndex ? index_row + ow0 : nullptr);
+    int32_t* index_out = kWithIndex ? index_row + ow0 : nullptr;
+    if constexpr (!is_small_piece<T, decltype(width)>())
+      max_columns_nchw<T, kWithIndex>(s, plane, rows, ow0, sw, width, y_row + ow0, index_out);
+    else
+      max_lanes_nchw<T, kWithIndex>(s, plane, rows, ow0, sw, width, y_row + ow0, index_out);
   });
   auto edge_column = [&](int64_t ow) {
     const Span cols = window_span(ow, s.stride_w, s.pad_w, s.kw, s.w);
@@ -189,7 +256,10 @@ void avg_row_nchw(const PoolShape& s, const T* plane, int64_t oh, Stride sw, T* 
     const Span cols = window_span(inner.first, s.stride_w, s.pad_w, s.kw, s.w);
     const T divisor = T(avg_divisor(s, rows, cols));
     for_register_chunks<T>(inner.first, inner.end, [&](int64_t ow0, auto width) {
-      avg_columns_nchw(s, plane, rows, ow0, sw, width, divisor, y_row + ow0);
+      if constexpr (!is_small_piece<T, decltype(width)>())
+        avg_columns_nchw(s, plane, rows, ow0, sw, width, divisor, y_row + ow0);
+      else
+        avg_lanes_nchw(s, plane, rows, ow0, sw, width, divisor, y_row + ow0);
     });
   }
   auto edge_column = [&](int64_t ow) {
@@ -230,6 +300,46 @@ void forward_nchw(const PoolShape& s, const T* x, T* y, int32_t* argmax, Runner&
 
 template <class T, bool kWithIndex, class Width>
 void max_channels_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Span& cols, int64_t c0,
+                       Width width, T* out, int32_t* out_index) {
+  T best[kChunk<T>];
+  int32_t best_index[kChunk<T>];
+  const int32_t first_index = int32_t(rows.begin * s.w + cols.begin);
+  for (int64_t ch = 0; ch < width; ++ch) {
+    best[ch] = -std::numeric_limits<T>::infinity();
+    best_index[ch] = first_index;
+  }
+  for (int64_t ih = rows.begin; ih < rows.end; ++ih)
+    for (int64_t iw = cols.begin; iw < cols.end; ++iw) {
+      const T* in = x_image + (ih * s.w + iw) * s.c + c0;
+      const int32_t index = int32_t(ih * s.w + iw);
+      for (int64_t ch = 0; ch < width; ++ch) {
+        const T v = in[ch];
+        const bool take = (v > best[ch]) | std::isnan(v);
+        best[ch] = take ? v : best[ch];
+        if constexpr (kWithIndex) best_index[ch] = take ? index : best_index[ch];
+      }
+    }
+  for (int64_t ch = 0; ch < width; ++ch) out[ch] = best[ch];
+  if constexpr (kWithIndex)
+    for (int64_t ch = 0; ch < width; ++ch) out_index[ch] = best_index[ch];
+}
+
+template <class T, class Width>
+void avg_channels_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Span& cols, int64_t c0,
+                       Width width, T* out) {
+  T sum[kChunk<T>];
+  for (int64_t ch = 0; ch < width; ++ch) sum[ch] = T(0);
+  for (int64_t ih = rows.begin; ih < rows.end; ++ih)
+    for (int64_t iw = cols.begin; iw < cols.end; ++iw) {
+      const T* in = x_image + (ih * s.w + iw) * s.c + c0;
+      for (int64_t ch = 0; ch < width; ++ch) sum[ch] += in[ch];
+    }
+  const T divisor = T(avg_divisor(s, rows, cols));
+  for (int64_t ch = 0; ch < width; ++ch) out[ch] = sum[ch] / divisor;
+}
+
+template <class T, bool kWithIndex, class Width>
+void max_lanes_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Span& cols, int64_t c0,
                        Width, T* out, int32_t* out_index) {
   constexpr int64_t W = Width::value;
   MaxLanes<T, W, kWithIndex> acc(index_ramp<T, W>(rows.begin * s.w + cols.begin, 0));
@@ -242,7 +352,7 @@ void max_channels_nhwc(const PoolShape& s, const T* x_image, const Span& rows, c
 }
 
 template <class T, class Width>
-void avg_channels_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Span& cols, int64_t c0,
+void avg_lanes_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Span& cols, int64_t c0,
                        Width, T* out) {
   constexpr int64_t W = Width::value;
   Lanes<T, W> sum = {};
@@ -256,12 +366,23 @@ template <class T>
 void pixel_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Span& cols, int64_t c0, int64_t cn,
                 T* out, int32_t* out_index) {
   for_register_chunks<T>(c0, c0 + cn, [&](int64_t c, auto width) {
-    if (s.mode == PoolMode::Avg)
-      avg_channels_nhwc(s, x_image, rows, cols, c, width, out + (c - c0));
-    else if (out_index)
-      max_channels_nhwc<T, true>(s, x_image, rows, cols, c, width, out + (c - c0), out_index + (c - c0));
-    else
-      max_channels_nhwc<T, false>(s, x_image, rows, cols, c, width, out + (c - c0), nullptr);
+    T* o = out + (c - c0);
+    int32_t* index = out_index ? out_index + (c - c0) : nullptr;
+    if constexpr (!is_small_piece<T, decltype(width)>()) {
+      if (s.mode == PoolMode::Avg)
+        avg_channels_nhwc(s, x_image, rows, cols, c, width, o);
+      else if (index)
+        max_channels_nhwc<T, true>(s, x_image, rows, cols, c, width, o, index);
+      else
+        max_channels_nhwc<T, false>(s, x_image, rows, cols, c, width, o, nullptr);
+    } else {
+      if (s.mode == PoolMode::Avg)
+        avg_lanes_nhwc(s, x_image, rows, cols, c, width, o);
+      else if (index)
+        max_lanes_nhwc<T, true>(s, x_image, rows, cols, c, width, o, index);
+      else
+        max_lanes_nhwc<T, false>(s, x_image, rows, cols, c, width, o, nullptr);
+    }
   });
 }
 
