@@ -116,24 +116,6 @@ void require_disjoint(const View& out, const char* out_name, std::initializer_li
   }
 }
 
-std::vector<int64_t> int_params(const Napi::Value& v, size_t count, const char* what) {
-  if (!v.IsArray()) throw Error("ERR_ARG", std::string(what) + " must be an Array of " + std::to_string(count) + " integers, got " + describe(v));
-  auto array = v.As<Napi::Array>();
-  if (array.Length() != count)
-    throw Error("ERR_ARG", std::string(what) + " must have " + std::to_string(count) + " entries, got " +
-                               std::to_string(array.Length()));
-  std::vector<int64_t> out(count);
-  for (uint32_t i = 0; i < count; ++i) {
-    Napi::Value e = array.Get(i);
-    if (!e.IsNumber()) throw Error("ERR_ARG", std::string(what) + "[" + std::to_string(i) + "] must be a number, got " + describe(e));
-    const double d = e.As<Napi::Number>().DoubleValue();
-    if (!(d >= -9007199254740991.0 && d <= 9007199254740991.0) || d != double(int64_t(d)))
-      throw Error("ERR_ARG", std::string(what) + "[" + std::to_string(i) + "] must be an integer, got " + std::to_string(d));
-    out[i] = int64_t(d);
-  }
-  return out;
-}
-
 std::vector<double> number_params(const Napi::Value& v, size_t count, const char* what) {
   if (!v.IsArray()) throw Error("ERR_ARG", std::string(what) + " must be an Array of " + std::to_string(count) + " numbers, got " + describe(v));
   auto array = v.As<Napi::Array>();
@@ -145,6 +127,18 @@ std::vector<double> number_params(const Napi::Value& v, size_t count, const char
     Napi::Value e = array.Get(i);
     if (!e.IsNumber()) throw Error("ERR_ARG", std::string(what) + "[" + std::to_string(i) + "] must be a number, got " + describe(e));
     out[i] = e.As<Napi::Number>().DoubleValue();
+  }
+  return out;
+}
+
+std::vector<int64_t> int_params(const Napi::Value& v, size_t count, const char* what) {
+  const std::vector<double> numbers = number_params(v, count, what);
+  std::vector<int64_t> out(count);
+  for (size_t i = 0; i < count; ++i) {
+    const double d = numbers[i];
+    if (!(d >= -9007199254740991.0 && d <= 9007199254740991.0) || d != double(int64_t(d)))
+      throw Error("ERR_ARG", std::string(what) + "[" + std::to_string(i) + "] must be an integer, got " + std::to_string(d));
+    out[i] = int64_t(d);
   }
   return out;
 }

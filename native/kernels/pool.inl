@@ -118,9 +118,9 @@ template <class T, int64_t W, bool kWithIndex>
 struct MaxLanes {
   Lanes<T, W> best;
   Lanes<LaneIndex<T>, W> index;
-  MaxLanes(const Lanes<LaneIndex<T>, W>& first_index) : index(first_index) {
-    for (int64_t k = 0; k < W; ++k) best[k] = -std::numeric_limits<T>::infinity();
-  }
+  // -inf in every lane as 0 - inf: setting lanes one by one draws a false -Wmaybe-uninitialized.
+  MaxLanes(const Lanes<LaneIndex<T>, W>& first_index)
+      : best(Lanes<T, W>{} - std::numeric_limits<T>::infinity()), index(first_index) {}
   void update(const Lanes<T, W>& v, const Lanes<LaneIndex<T>, W>& at) {
     const auto take = (v > best) | (v != v);
     best = take ? v : best;

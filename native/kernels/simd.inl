@@ -101,7 +101,7 @@ using LaneType = std::remove_cv_t<std::remove_reference_t<decltype(std::declval<
 // a * b + c, fused where the translation unit is built with FMA (one rounding, like the GEMM).
 template <class V>
 V fmadd(V a, V b, V c) {
-  using T = LaneType<V>;
+  using T [[maybe_unused]] = LaneType<V>;
   if constexpr (sizeof(V) == kVectorBytes) {
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) return _mm512_fmadd_ps(a, b, c);
