@@ -28,11 +28,13 @@ export {
 } from './ops';
 export type {
   AsyncOps,
+  BackwardOptions,
   BiasLike,
   Conv2dForwardResult,
   Conv2dGradients,
   LinearForwardResult,
   LinearGradients,
+  ParameterGradients,
   Pool2dForwardOptions,
   Pool2dForwardResult,
   ZeroPadOptions,

@@ -13,6 +13,7 @@ import {
   pool2dBackward,
   pool2dForward,
 } from '../ops';
+import type { ParameterGradients } from '../ops';
 import { checkOptions, checkTensor, Conv2dOptions, dtypeOf, pair, Pair, Pool2dOptions, PoolMode } from '../shapes';
 import { callNative } from '../binding';
 import { checkLayout, FloatArray, Layout, Tensor, TensorLike } from '../tensor';
@@ -45,15 +46,49 @@ function carriedLayout(x: TensorLike): Layout {
   return x.layout ?? 'NHWC';
 }
 
+/** Conv2d and Linear: a weight, an optional bias, and the cache their forward keeps for backward. */
+abstract class WeightedLayer<C> extends Module {
+  abstract readonly weight: Parameter;
+  abstract readonly bias: Parameter | null;
+  protected cache: C | null = null;
+
+  constructor(private readonly layerName: string) {
+    super();
+  }
+
+  /** The op's gradients from dOut and the cache, dx only when inputGradient. */
+  protected abstract gradients(dOut: TensorLike, cache: C, inputGradient: boolean): ParameterGradients;
+
+  backward(dOut: TensorLike): Tensor {
+    return this.runBackward(dOut, true) as Tensor;
+  }
+
+  override backwardParameters(dOut: TensorLike): void {
+    this.runBackward(dOut, false);
+  }
+
+  private runBackward(dOut: TensorLike, inputGradient: boolean): Tensor | null {
+    const cache = takeCache(this.layerName, this.cache);
+    this.cache = null;
+    const { dx, dw, db } = this.gradients(dOut, cache, inputGradient);
+    this.weight.grad = dw;
+    if (this.bias) this.bias.grad = db;
+    return dx;
+  }
+
+  override namedParameters(): [string, Parameter][] {
+    return this.bias ? [['weight', this.weight], ['bias', this.bias]] : [['weight', this.weight]];
+  }
+}
+
 /**
  * 2-D convolution with weights in the layout's order (HWIO for NHWC, OIHW for NCHW). Initialised
  * as PyTorch does: kaiming_uniform(a = sqrt(5)), i.e. U(-1/sqrt(fanIn), 1/sqrt(fanIn)), and the bias likewise.
  */
-export class Conv2d extends Module {
+export class Conv2d extends WeightedLayer<Conv2dCache> {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
   private readonly convOptions: Conv2dOptions;
-  private cache: Conv2dCache | null = null;
 
   constructor(
     readonly inChannels: number,
@@ -61,7 +96,7 @@ export class Conv2d extends Module {
     kernelSize: Pair,
     options?: Conv2dLayerOptions,
   ) {
-    super();
+    super('Conv2d');
     const op = 'nn.Conv2d';
     const opts = checkOptions(op, options);
     checkCount(op, 'inChannels', inChannels);
@@ -99,25 +134,8 @@ export class Conv2d extends Module {
     return output;
   }
 
-  backward(dOut: TensorLike): Tensor {
-    return this.runBackward(dOut, true) as Tensor;
-  }
-
-  override backwardParameters(dOut: TensorLike): void {
-    this.runBackward(dOut, false);
-  }
-
-  private runBackward(dOut: TensorLike, inputGradient: boolean): Tensor | null {
-    const cache = takeCache('Conv2d', this.cache);
-    this.cache = null;
-    const { dx, dw, db } = conv2dBackward(dOut, cache, { inputGradient });
-    this.weight.grad = dw;
-    if (this.bias) this.bias.grad = db;
-    return dx;
-  }
-
-  override namedParameters(): [string, Parameter][] {
-    return this.bias ? [['weight', this.weight], ['bias', this.bias]] : [['weight', this.weight]];
+  protected gradients(dOut: TensorLike, cache: Conv2dCache, inputGradient: boolean): ParameterGradients {
+    return conv2dBackward(dOut, cache, { inputGradient });
   }
 }
 
@@ -176,17 +194,16 @@ export class AvgPool2d extends Pool2d {
 }
 
 /** y = x w^T + b with w [out, in] (PyTorch's layout), initialised U(-1/sqrt(in), 1/sqrt(in)) as PyTorch does. */
-export class Linear extends Module {
+export class Linear extends WeightedLayer<LinearCache> {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
-  private cache: LinearCache | null = null;
 
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
     options?: LinearLayerOptions,
   ) {
-    super();
+    super('Linear');
     const op = 'nn.Linear';
     const opts = checkOptions(op, options);
     checkCount(op, 'inFeatures', inFeatures);
@@ -205,25 +222,8 @@ export class Linear extends Module {
     return output;
   }
 
-  backward(dOut: TensorLike): Tensor {
-    return this.runBackward(dOut, true) as Tensor;
-  }
-
-  override backwardParameters(dOut: TensorLike): void {
-    this.runBackward(dOut, false);
-  }
-
-  private runBackward(dOut: TensorLike, inputGradient: boolean): Tensor | null {
-    const cache = takeCache('Linear', this.cache);
-    this.cache = null;
-    const { dx, dw, db } = linearBackward(dOut, cache, { inputGradient });
-    this.weight.grad = dw;
-    if (this.bias) this.bias.grad = db;
-    return dx;
-  }
-
-  override namedParameters(): [string, Parameter][] {
-    return this.bias ? [['weight', this.weight], ['bias', this.bias]] : [['weight', this.weight]];
+  protected gradients(dOut: TensorLike, cache: LinearCache, inputGradient: boolean): ParameterGradients {
+    return linearBackward(dOut, cache, { inputGradient });
   }
 }
 

@@ -61,7 +61,7 @@ inline DirectGeometry backward_input_geometry(const ConvShape& s) {
                         (s.kw - 1) * s.dilation_w - s.pad_left};
 }
 
-// Grouped layers with a single input channel per group are depthwise.cpp's; wider strides
+// Grouped layers with a single input channel per group go to depthwise.inl; wider strides
 // would turn every vector load into a gather.
 inline bool direct_fits(const ConvShape& s) {
   const bool depthwise = s.groups > 1 && s.cin_per_group() == 1;

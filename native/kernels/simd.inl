@@ -113,11 +113,3 @@ V fmadd(V a, V b, V c) {
   }
   return a * b + c;
 }
-
-// Sum of the lanes, in a fixed order.
-template <class V>
-LaneType<V> lane_sum(const V& v) {
-  LaneType<V> sum = 0;
-  for (size_t k = 0; k < sizeof(V) / sizeof(sum); ++k) sum += v[k];
-  return sum;
-}
