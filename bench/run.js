@@ -162,7 +162,50 @@ function dtypesOf(layer) {
   return layer.big ? ['float32', 'float64'] : ['float32'];
 }
 
-function benchConvkit(convkit, layers, options, settings) {
+// Progress on stderr: a bar on a terminal (the one `npm start` uses, from the built package),
+// one line per stage anywhere else. Units are timed figures, so the bar moves with the work.
+function makeProgress(total) {
+  let bar = null;
+  if (process.stderr.isTTY) {
+    try {
+      bar = new (require('../dist/cli/progress').ProgressBar)(process.stderr, 'bench', total);
+    } catch {
+      // Not built yet: convkit itself cannot load either, and the stage lines below still show.
+    }
+  }
+  let done = 0;
+  return {
+    /** A long step begins: show what runs now. */
+    stage(status) {
+      if (bar) bar.update(done, status, true);
+      else process.stderr.write(`bench: ${status}\n`);
+    },
+    /** `units` more figures are done. */
+    advance(units, status) {
+      done += units;
+      if (bar) bar.update(done, status);
+    },
+    finish() {
+      if (bar) bar.finish();
+    },
+  };
+}
+
+// How many figures each stage times, for the progress bar.
+function progressUnits(layers, options) {
+  const perThread = layers.reduce((sum, layer) => sum + dtypesOf(layer).length, 0);
+  const convLayers = layers.filter((l) => l.kind === 'conv').length;
+  const threads = options.threads.length;
+  return {
+    convkit: perThread * 2 * threads,   // two layouts
+    latency: 1,
+    rss: 1,
+    torch: options.peers ? perThread * 2 * threads : 0,  // two memory formats
+    onnxruntime: options.peers ? convLayers * threads : 0,
+  };
+}
+
+function benchConvkit(convkit, layers, options, settings, progress) {
   const results = [];
   for (const threads of options.threads) {
     convkit.setNumThreads(threads);
@@ -185,12 +228,11 @@ function benchConvkit(convkit, layers, options, settings) {
               results.push({ ...key, pass, error: err.message });
             }
           }
-          process.stderr.write('.');
+          progress.advance(1, `convkit ${layer.name} ${dtype} ${layout}, ${threads} thread${threads > 1 ? 's' : ''}`);
         }
       }
     }
   }
-  process.stderr.write('\n');
   return results;
 }
 
@@ -414,11 +456,17 @@ function main() {
     `GB/s for pools; ck/peer = peer time / convkit time (above 1x: convkit is faster)\n`);
 
   const convkit = { version: convkitVersion, isa: loaded.isa, supportedIsas: loaded.supportedIsas, buildInfo: loaded.buildInfo };
+  const units = progressUnits(layers, options);
+  const progress = makeProgress(Object.values(units).reduce((a, b) => a + b, 0));
   if (loaded.module) {
-    process.stderr.write('convkit ');
-    convkit.results = benchConvkit(loaded.module, layers, options, settings);
+    progress.stage('convkit');
+    convkit.results = benchConvkit(loaded.module, layers, options, settings, progress);
+    progress.stage('convkit: tiny-layer call latency');
     convkit.latency = convkitLatency(loaded.module, options);
+    progress.advance(units.latency, 'convkit: latency done');
+    progress.stage('convkit: peak memory of the N=64 layer');
     convkit.rss = convkitRss(options);
+    progress.advance(units.rss, 'convkit: memory done');
   } else {
     convkit.error = `convkit could not be loaded: ${loaded.error}`;
     console.log(convkit.error);
@@ -427,11 +475,14 @@ function main() {
   let torch = { available: false, reason: 'skipped (--no-peers)' };
   let ort = { available: false, reason: 'skipped (--no-peers)' };
   if (options.peers) {
-    process.stderr.write('torch...\n');
+    progress.stage('PyTorch (one child process; the bar moves when it ends)');
     torch = benchTorch(layers, options);
-    process.stderr.write('onnxruntime-node...\n');
+    progress.advance(units.torch, 'PyTorch done');
+    progress.stage('onnxruntime-node (one child process)');
     ort = benchOnnxruntime(layers, options);
+    progress.advance(units.onnxruntime, 'onnxruntime-node done');
   }
+  progress.finish();
   console.log(torch.available
     ? `torch ${torch.torch} (${torch.python}; oneDNN ${torch.mkldnn ? 'on' : 'off'}, ATen ${torch.capability}, BLAS ${torch.blas})`
     : `torch: not run: ${torch.reason}`);

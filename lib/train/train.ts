@@ -11,7 +11,7 @@ import { saveParameters } from '../serialize';
 import { Layout, Tensor } from '../tensor';
 import { lenet5 } from './lenet';
 import { Dataset, IMAGE_SIZE, loadMnist, PIXELS } from './mnist';
-import { ProgressBar } from './progress';
+import { ProgressBar } from '../cli/progress';
 import { lineCharts } from './svg';
 
 export type OptimizerName = 'adam' | 'sgd';

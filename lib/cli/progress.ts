@@ -16,12 +16,15 @@ export class ProgressBar {
     this.enabled = stream.isTTY === true;
   }
 
-  /** Redraws (at most 10 times a second, and always at the end) with `done` of `total` finished. */
-  update(done: number, status: string): void {
+  /**
+   * Redraws with `done` of `total` finished: at most 10 times a second, but always at the end
+   * and when `now` is set (a status that stays up for a long step).
+   */
+  update(done: number, status: string, now = false): void {
     if (!this.enabled) return;
-    const now = Date.now();
-    if (done < this.total && now - this.lastDraw < REDRAW_MS) return;
-    this.lastDraw = now;
+    const time = Date.now();
+    if (!now && done < this.total && time - this.lastDraw < REDRAW_MS) return;
+    this.lastDraw = time;
     const filled = Math.round((WIDTH * done) / this.total);
     const bar = '#'.repeat(filled) + '.'.repeat(WIDTH - filled);
     const line = `${this.label} [${bar}] ${done}/${this.total} ${status}`;
