@@ -502,8 +502,8 @@ void conv2d_backward_filter_nchw(const ConvShape& s, const T* dy, const T* x, T*
   partials.reduce();
 }
 
-#include "depthwise.inl"
 #include "direct.inl"
+#include "depthwise.inl"
 
 // ---------------------------------------------------------------- entry points
 

@@ -53,9 +53,122 @@ inline void depthwise_axpy(T* dst, const T* src, const T* w, int64_t cout, int64
   }
 }
 
+// ---- NHWC with one output channel per input channel (multiplier 1), the MobileNet case.
+// Per output pixel, a few channel vectors stay in registers over every tap: one load of the
+// input and one of the weights per FMA, one store per output vector. Pixels whose taps all land
+// inside the image skip the bounds checks. dx for stride 1 is the same kernel run over dy with
+// the kernel flipped (the geometry of direct.inl's backward_input_geometry).
+
+constexpr int64_t kDepthwiseVectors = 4;
+
+// Output pixel (oh, ow), channels [c, c + CV * W), of image x_img; taps kh in [kh_begin, kh_end).
+template <class T, int64_t W, int64_t CV, bool kEdge>
+inline void depthwise_nhwc_pixel(const DirectGeometry& d, const T* x_img, const T* w, const T* b, T* y_row,
+                                 int64_t oh, int64_t ow, int64_t kh_begin, int64_t kh_end, int64_t c) {
+  using V = Lanes<T, W>;
+  V acc[CV];
+  for (int64_t v = 0; v < CV; ++v) acc[v] = b ? load_lanes<T, W>(b + c + v * W) : V{};
+  for (int64_t kh = kh_begin; kh < kh_end; ++kh) {
+    const T* x_row = x_img + (oh * d.stride_h - d.pad_top + kh * d.dilation_h) * d.w * d.cin + c;
+    const T* w_row = w + kh * d.kw * d.cin + c;
+    for (int64_t kw = 0; kw < d.kw; ++kw) {
+      const int64_t iw = ow * d.stride_w - d.pad_left + kw * d.dilation_w;
+      if (kEdge && (iw < 0 || iw >= d.w)) continue;
+      const T* xp = x_row + iw * d.cin;
+      const T* wp = w_row + kw * d.cin;
+      for (int64_t v = 0; v < CV; ++v) acc[v] = fmadd(load_lanes<T, W>(xp + v * W), load_lanes<T, W>(wp + v * W), acc[v]);
+    }
+  }
+  for (int64_t v = 0; v < CV; ++v) store_lanes<T, W>(y_row + ow * d.cout + c + v * W, acc[v]);
+}
+
+template <class T, bool kEdge>
+inline void depthwise_nhwc_channels(const DirectGeometry& d, const T* x_img, const T* w, const T* b, T* y_row,
+                                    int64_t oh, int64_t ow, int64_t kh_begin, int64_t kh_end) {
+  constexpr int64_t L = kLanes<T>;
+  int64_t c = 0;
+  for (; c + kDepthwiseVectors * L <= d.cout; c += kDepthwiseVectors * L)
+    depthwise_nhwc_pixel<T, L, kDepthwiseVectors, kEdge>(d, x_img, w, b, y_row, oh, ow, kh_begin, kh_end, c);
+  for (; c + L <= d.cout; c += L) depthwise_nhwc_pixel<T, L, 1, kEdge>(d, x_img, w, b, y_row, oh, ow, kh_begin, kh_end, c);
+  for (; c < d.cout; ++c) depthwise_nhwc_pixel<T, 1, 1, kEdge>(d, x_img, w, b, y_row, oh, ow, kh_begin, kh_end, c);
+}
+
+// Every output row of a multiplier-1 NHWC depthwise convolution; w is [KH][KW][C].
+template <class T>
+void depthwise_nhwc(const DirectGeometry& d, const T* x, const T* w, const T* b, T* y, Runner& r) {
+  // Columns whose first and last taps are inside the image have all their taps inside.
+  int64_t first_lo, first_hi, last_lo, last_hi;
+  valid_run(-d.pad_left, d.stride_w, d.ow, d.w, first_lo, first_hi);
+  valid_run((d.kw - 1) * d.dilation_w - d.pad_left, d.stride_w, d.ow, d.w, last_lo, last_hi);
+  const int64_t inner_lo = std::max(first_lo, last_lo), inner_hi = std::max(inner_lo, std::min(first_hi, last_hi));
+  parallel_for(r, d.n * d.oh, [&](int64_t row, int) {
+    const int64_t n = row / d.oh, oh = row % d.oh;
+    int64_t kh_begin, kh_end;
+    valid_run(oh * d.stride_h - d.pad_top, d.dilation_h, d.kh, d.h, kh_begin, kh_end);
+    const T* x_img = x + n * d.h * d.w * d.cin;
+    T* y_row = y + row * d.ow * d.cout;
+    for (int64_t ow = 0; ow < d.ow; ++ow) {
+      if (ow >= inner_lo && ow < inner_hi)
+        depthwise_nhwc_channels<T, false>(d, x_img, w, b, y_row, oh, ow, kh_begin, kh_end);
+      else
+        depthwise_nhwc_channels<T, true>(d, x_img, w, b, y_row, oh, ow, kh_begin, kh_end);
+    }
+  });
+}
+
+// dw[tap][c] += sum over the valid columns of the row of x(tap's input) * dy, channels
+// [c, c + CV * W) in registers; the row's dy and x stay in L1/L2 across the taps.
+template <class T, int64_t W, int64_t CV>
+inline void depthwise_nhwc_filter_row(const ConvShape& s, const ColumnRanges& columns, const T* x_img, const T* dy_row,
+                                      T* dw, int64_t oh, int64_t kh_begin, int64_t kh_end, int64_t c) {
+  using V = Lanes<T, W>;
+  for (int64_t kh = kh_begin; kh < kh_end; ++kh) {
+    const T* x_row = x_img + (oh * s.stride_h - s.pad_top + kh * s.dilation_h) * s.w * s.c + c;
+    for (int64_t kw = 0; kw < s.kw; ++kw) {
+      int64_t lo, hi;
+      columns.get(kw, lo, hi);
+      V acc[CV] = {};
+      const T* xp = x_row + (lo * s.stride_w - s.pad_left + kw * s.dilation_w) * s.c;
+      const T* gp = dy_row + lo * s.cout + c;
+      for (int64_t ow = lo; ow < hi; ++ow, xp += s.stride_w * s.c, gp += s.cout)
+        for (int64_t v = 0; v < CV; ++v) acc[v] = fmadd(load_lanes<T, W>(xp + v * W), load_lanes<T, W>(gp + v * W), acc[v]);
+      T* dst = dw + (kh * s.kw + kw) * s.cout + c;
+      for (int64_t v = 0; v < CV; ++v) store_lanes<T, W>(dst + v * W, load_lanes<T, W>(dst + v * W) + acc[v]);
+    }
+  }
+}
+
+template <class T>
+void depthwise_nhwc_backward_filter(const ConvShape& s, const T* dy, const T* x, Partials<T>& partials, bool bias, Runner& r) {
+  constexpr int64_t L = kLanes<T>;
+  const ColumnRanges columns(s);
+  parallel_for(r, s.n * s.oh, [&](int64_t row, int thread) {
+    const int64_t n = row / s.oh, oh = row % s.oh;
+    int64_t kh_begin, kh_end;
+    valid_run(oh * s.stride_h - s.pad_top, s.dilation_h, s.kh, s.h, kh_begin, kh_end);
+    const T* x_img = x + n * s.h * s.w * s.c;
+    const T* dy_row = dy + row * s.ow * s.cout;
+    T* dw = partials.weights(thread);
+    int64_t c = 0;
+    for (; c + kDepthwiseVectors * L <= s.c; c += kDepthwiseVectors * L)
+      depthwise_nhwc_filter_row<T, L, kDepthwiseVectors>(s, columns, x_img, dy_row, dw, oh, kh_begin, kh_end, c);
+    for (; c + L <= s.c; c += L) depthwise_nhwc_filter_row<T, L, 1>(s, columns, x_img, dy_row, dw, oh, kh_begin, kh_end, c);
+    for (; c < s.c; ++c) depthwise_nhwc_filter_row<T, 1, 1>(s, columns, x_img, dy_row, dw, oh, kh_begin, kh_end, c);
+    if (bias) {
+      T* db = partials.bias(thread);
+      for (int64_t ow = 0; ow < s.ow; ++ow)
+        for (int64_t o = 0; o < s.cout; ++o) db[o] += dy_row[ow * s.cout + o];
+    }
+  });
+}
+
 template <class T>
 void depthwise_forward(const ConvShape& s, const T* x, const T* w, const T* b, T* y, Runner& r) {
   const int64_t m = s.cout / s.c, khw = s.kh * s.kw;
+  if (s.layout == Layout::NHWC && m == 1) {
+    depthwise_nhwc(forward_geometry(s), x, w, b, y, r);
+    return;
+  }
   if (s.layout == Layout::NHWC) {
     parallel_for(r, s.n * s.oh, [&](int64_t row, int) {
       const int64_t n = row / s.oh, oh = row % s.oh;
@@ -106,6 +219,12 @@ void depthwise_forward(const ConvShape& s, const T* x, const T* w, const T* b, T
 template <class T>
 void depthwise_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, Runner& r) {
   const int64_t m = s.cout / s.c, khw = s.kh * s.kw;
+  if (s.layout == Layout::NHWC && m == 1 && s.stride_h == 1 && s.stride_w == 1) {
+    T* flipped = scratch_of<T>(r, r.num_threads(), kPackedWeights, khw * s.c);
+    for (int64_t tap = 0; tap < khw; ++tap) std::memcpy(flipped + tap * s.c, w + (khw - 1 - tap) * s.c, s.c * sizeof(T));
+    depthwise_nhwc(backward_input_geometry(s), dy, flipped, static_cast<const T*>(nullptr), dx, r);
+    return;
+  }
   zero_fill(dx, s.x_size(), r);
   if (s.layout == Layout::NHWC) {
     for_each_band_two_phase(r, s, [&](int64_t n, int64_t oh_begin, int64_t oh_end, int) {
@@ -164,7 +283,9 @@ void depthwise_backward_filter(const ConvShape& s, const T* dy, const T* x, T* d
   const int64_t m = s.cout / s.c, khw = s.kh * s.kw;
   Partials<T> partials{r, dw, db, s.w_size(), s.cout};
   partials.zero();
-  if (s.layout == Layout::NHWC) {
+  if (s.layout == Layout::NHWC && m == 1) {
+    depthwise_nhwc_backward_filter(s, dy, x, partials, db != nullptr, r);
+  } else if (s.layout == Layout::NHWC) {
     parallel_for(r, s.n * s.oh, [&](int64_t row, int thread) {
       const int64_t n = row / s.oh, oh = row % s.oh;
       T* dw_part = partials.weights(thread);

@@ -157,7 +157,12 @@ std::vector<ConvShape> shapes(std::mt19937& rng) {
                          {2, 6, 9, 10, 12, 3, 2, 1, 6, 2},   {1, 4, 7, 7, 12, 5, 1, 2, 4, 1},
                          {2, 40, 6, 5, 40, 3, 1, 1, 40, 1},  {1, 5, 6, 40, 9, 3, 1, 1, 1, 1},
                          {2, 3, 7, 50, 4, 3, 2, 2, 1, 2},    {2, 1, 12, 12, 6, 5, 1, 2, 1, 1},
-                         {1, 2, 3, 40, 2, 33, 1, 16, 2, 1}};
+                         {1, 2, 3, 40, 2, 33, 1, 16, 2, 1},
+                         // Depthwise with enough channels for the register-blocked NHWC kernels'
+                         // 4-vector, 1-vector and scalar channel blocks; padding beyond the
+                         // kernel's reach gives dx a negative padding.
+                         {2, 83, 9, 11, 83, 3, 1, 1, 83, 1}, {1, 83, 8, 9, 83, 3, 2, 1, 83, 2},
+                         {1, 83, 6, 7, 83, 3, 1, 3, 83, 1},  {1, 83, 7, 12, 83, 5, 1, 2, 83, 2}};
   for (const auto& f : fixed) {
     ConvShape s;
     s.n = f.n, s.c = f.c, s.h = f.h, s.w = f.w, s.cout = f.cout, s.kh = s.kw = f.k, s.groups = f.groups;
