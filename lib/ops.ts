@@ -1,6 +1,7 @@
 // The public ops. Each op is a plan function that validates its arguments, allocates its outputs
 // and says which native kernels to call; the sync API runs the plan with the blocking kernels and
 // `async` runs the same plan with their libuv twins. Validation therefore exists once.
+import { outputArray } from './alloc';
 import { callNative, KernelName, native, NativeBinding } from './binding';
 import { Conv2dCache, LinearCache, Pool2dCache } from './caches';
 import { ConvkitError, describe, fail, fromNative } from './errors';
@@ -134,7 +135,7 @@ async function runAsync<R>(plan: () => Plan<R>): Promise<R> {
 
 function allocate(op: string, name: string, dtype: DType, count: number): FloatArray {
   try {
-    return dtype === 'float64' ? new Float64Array(count) : new Float32Array(count);
+    return outputArray(dtype === 'float64' ? Float64Array : Float32Array, count);
   } catch (error) {
     throw new ConvkitError('ERR_ALLOC', `${op}: could not allocate ${name} (${count} ${dtype} elements): ${(error as Error).message}`, { cause: error });
   }
@@ -142,7 +143,7 @@ function allocate(op: string, name: string, dtype: DType, count: number): FloatA
 
 function allocateIndices(op: string, count: number): Int32Array {
   try {
-    return new Int32Array(count);
+    return outputArray(Int32Array, count);
   } catch (error) {
     throw new ConvkitError('ERR_ALLOC', `${op}: could not allocate the argmax (${count} int32 elements): ${(error as Error).message}`, { cause: error });
   }

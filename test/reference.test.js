@@ -4,6 +4,7 @@ const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
 const convkit = require('../dist');
+const { poisonNewOutputs } = require('../dist/alloc');
 const { TOLERANCE, assertAllClose, assertExactlyEqual } = require('./helpers');
 
 const REFERENCE_DIR = process.env.CONVKIT_REFERENCE_DIR || path.resolve(__dirname, '../../shared/reference');
@@ -154,11 +155,15 @@ function checkPrinted(testCase, results) {
 for (const file of FILES) {
   const cases = loadCases(file);
   describe(`reference cases: ${file}`, function () {
-    for (const [apiName, api] of [
-      ['sync', convkit],
-      ['async', convkit.async],
+    for (const [apiName, api, poisoned] of [
+      ['sync', convkit, false],
+      ['async', convkit.async, false],
+      // Outputs are not zeroed before the kernels run: they must write every element.
+      ['sync, outputs allocated full of NaN', convkit, true],
     ]) {
       describe(apiName, function () {
+        before(() => poisonNewOutputs(poisoned));
+        after(() => poisonNewOutputs(false));
         for (const testCase of cases) {
           it(testCase.name, async function () {
             const results = await runCase(api, testCase);
