@@ -26,6 +26,7 @@ if (process.env.GLIBC_TUNABLES !== GLIBC_TUNABLES) {
 const suite = require('./suite');
 const timing = require('./timing');
 const { findPython } = require('./python');
+const { convkitCalls } = require('./calls');
 
 const HELP = `usage: npm run bench -- [options]   (or node bench/run.js [options])
   --threads 1,2        thread counts (default 1,2)
@@ -116,47 +117,6 @@ function machineInfo() {
 }
 
 // ---------- convkit ----------
-
-function randomArray(ArrayType, length) {
-  const data = new ArrayType(length);
-  for (let i = 0; i < length; i++) data[i] = Math.random() - 0.5;
-  return data;
-}
-
-// The calls timed for one layer, layout and dtype: `fwd` is the inference call,
-// `bwd()` runs the forward once and returns the backward call on its cache.
-function convkitCalls(convkit, layer, layout, dtype) {
-  const ArrayType = dtype === 'float64' ? Float64Array : Float32Array;
-  const { n, c, h, w } = layer;
-  const [kh, kw] = layer.kernel;
-  const x = convkit.tensor(randomArray(ArrayType, n * c * h * w), layout === 'NHWC' ? [n, h, w, c] : [n, c, h, w], { layout });
-  const gradientOf = (output) => convkit.tensor(randomArray(ArrayType, output.data.length), output.shape, { layout });
-  if (layer.kind === 'conv') {
-    const cin = c / layer.groups;
-    const wShape = layout === 'NHWC' ? [kh, kw, cin, layer.cout] : [layer.cout, cin, kh, kw];
-    const weights = convkit.tensor(randomArray(ArrayType, kh * kw * cin * layer.cout), wShape, { layout });
-    const bias = randomArray(ArrayType, layer.cout);
-    const options = { layout, stride: layer.stride, padding: layer.pad, groups: layer.groups };
-    return {
-      fwd: () => convkit.conv2d(x, weights, bias, options),
-      bwd: () => {
-        const { output, cache } = convkit.conv2dForward(x, weights, bias, options);
-        const dOut = gradientOf(output);
-        return () => convkit.conv2dBackward(dOut, cache);
-      },
-    };
-  }
-  const options = { layout, kernelSize: layer.kernel, stride: layer.stride, padding: layer.pad };
-  const pool = layer.mode === 'max' ? convkit.maxPool2d : convkit.avgPool2d;
-  return {
-    fwd: () => pool(x, options),
-    bwd: () => {
-      const { output, cache } = convkit.pool2dForward(x, { ...options, mode: layer.mode });
-      const dOut = gradientOf(output);
-      return () => convkit.pool2dBackward(dOut, cache);
-    },
-  };
-}
 
 function dtypesOf(layer) {
   return layer.big ? ['float32', 'float64'] : ['float32'];

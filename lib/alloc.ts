@@ -1,6 +1,6 @@
 // Output arrays for the kernels. Every kernel writes each element of its outputs, so large
 // outputs skip the engine's zero fill: for a memory-bound op (pooling, depthwise) zeroing a
-// fresh array is another full pass over the output, a fifth to a third of the op's time.
+// fresh array is one more full pass over the output.
 
 /** Below this many bytes a zeroed array is as cheap as any other. */
 const UNINITIALIZED_MIN_BYTES = 1 << 16;
