@@ -1,6 +1,6 @@
 // Direct convolution for Cin/groups == 1: depthwise (groups == C) and single-channel inputs
-// (C == 1) with more output channels than direct.inl takes (LeNet's first layer goes there). Output channel o reads input channel o / multiplier,
-// multiplier = Cout / C. im2col + GEMM would pad every group (or the few output channels) to a
+// (C == 1) with more output channels than direct.inl takes (more than 16; LeNet's 1->6 goes to
+// direct.inl). Output channel o reads input channel o / multiplier, multiplier = Cout / C. im2col + GEMM would pad every group (or the few output channels) to a
 // full micro-tile with a K of only KH*KW; here each output element is a short dot product
 // vectorised along the contiguous axis (channels in NHWC, a row in NCHW).
 
