@@ -39,10 +39,23 @@ void im2col_nhwc(T* dest, int64_t ld_k, int64_t ld_i, const T* x, const ConvShap
                  int64_t rows, int64_t k0, int64_t kc) {
   const int64_t cg = s.cin_per_group();
   const int64_t window0 = k0 / cg, ci0 = k0 % cg, kh0 = window0 / s.kw, kw0 = window0 % s.kw;
+  // When the block holds whole windows and a window row is contiguous in x, a window inside the
+  // image is KH runs of KW*C elements: the fast path for small-channel layers (the stem's K is
+  // 7*7*3 = 147 in 7 runs of 21).
+  const bool whole_windows =
+      ld_k == 1 && k0 == 0 && kc == s.kh * s.kw * cg && s.dilation_w == 1 && cg == s.c;
+  const int64_t window_row = s.kw * s.c, window_height = (s.kh - 1) * s.dilation_h + 1;
   PixelCursor px(s, p0);
   for (int64_t i = 0; i < rows; ++i, px.next()) {
     const int64_t ih0 = px.oh * s.stride_h - s.pad_top, iw0 = px.ow * s.stride_w - s.pad_left;
     const T* image = x + px.n * s.h * s.w * s.c + g * cg;
+    if (whole_windows && ih0 >= 0 && ih0 + window_height <= s.h && iw0 >= 0 && iw0 + s.kw <= s.w) {
+      const T* src = image + (ih0 * s.w + iw0) * s.c;
+      T* d = dest + i * ld_i;
+      for (int64_t kh = 0; kh < s.kh; ++kh)
+        copy_run(d + kh * window_row, src + kh * s.dilation_h * s.w * s.c, window_row);
+      continue;
+    }
     int64_t ci = ci0, kh = kh0, kw = kw0;
     for (int64_t k = k0; k < k0 + kc;) {
       const int64_t ih = ih0 + kh * s.dilation_h, iw = iw0 + kw * s.dilation_w;
@@ -56,7 +69,7 @@ void im2col_nhwc(T* dest, int64_t ld_k, int64_t ld_i, const T* x, const ConvShap
       if (row_inside && iw >= 0 && iw < s.w) {
         const T* src = image + (ih * s.w + iw) * s.c + ci;
         if (ld_k == 1)
-          std::memcpy(d, src, sizeof(T) * size_t(len));
+          copy_run(d, src, len);
         else
           for (int64_t t = 0; t < len; ++t) d[t * ld_k] = src[t];
       } else {

@@ -113,3 +113,20 @@ V fmadd(V a, V b, V c) {
   }
   return a * b + c;
 }
+
+// dest[0..n) = src[0..n) for short runs (a window row of a few channels): whole vectors, then
+// one masked vector for the tail, where a memcpy call would cost more than the copy.
+template <class T>
+void copy_run(T* dest, const T* src, int64_t n) {
+#if defined(__AVX512F__)
+  constexpr int64_t L = 64 / int64_t(sizeof(T));
+  int64_t t = 0;
+  for (; t + L <= n; t += L) _mm512_storeu_si512(dest + t, _mm512_loadu_si512(src + t));
+  if (t < n) {
+    const __mmask64 bytes = (1ull << ((n - t) * int64_t(sizeof(T)))) - 1;  // under 64 bytes
+    _mm512_mask_storeu_epi8(dest + t, bytes, _mm512_maskz_loadu_epi8(bytes, src + t));
+  }
+#else
+  std::memcpy(dest, src, sizeof(T) * size_t(n));
+#endif
+}
