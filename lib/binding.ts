@@ -7,7 +7,11 @@ import type { FloatArray } from './tensor';
 
 /** The functions of build/Release/convkit.node; all arrays are written in place. */
 export interface NativeBinding {
-  conv2dForward(x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray, params: number[]): void;
+  /** packed: null or what conv2dPackWeights wrote for w. */
+  conv2dForward(x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray, params: number[], packed: FloatArray | null): void;
+  /** Elements conv2dPackWeights needs for these weights (0: nothing to pack). */
+  conv2dPackedWeightsLength(w: FloatArray, params: number[]): number;
+  conv2dPackWeights(w: FloatArray, packed: FloatArray, params: number[]): void;
   conv2dBackwardInput(dy: FloatArray, w: FloatArray, dx: FloatArray, params: number[]): void;
   conv2dBackwardFilter(dy: FloatArray, x: FloatArray, dw: FloatArray, db: FloatArray | null, params: number[]): void;
   pool2dForward(x: FloatArray, y: FloatArray, argmax: Int32Array | null, params: number[]): void;
@@ -15,7 +19,14 @@ export interface NativeBinding {
   zeroPad(x: FloatArray, y: FloatArray, params: number[]): void;
   /** C = A*B (+ bias per column) (+ C if accumulate); params = [M, N, K, aRowStride, aColStride, bRowStride, bColStride, accumulate]. */
   gemm(a: FloatArray, b: FloatArray, bias: FloatArray | null, c: FloatArray, params: number[]): void;
-  conv2dForwardAsync(x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray, params: number[]): Promise<void>;
+  conv2dForwardAsync(
+    x: FloatArray,
+    w: FloatArray,
+    b: FloatArray | null,
+    y: FloatArray,
+    params: number[],
+    packed: FloatArray | null,
+  ): Promise<void>;
   conv2dBackwardInputAsync(dy: FloatArray, w: FloatArray, dx: FloatArray, params: number[]): Promise<void>;
   conv2dBackwardFilterAsync(
     dy: FloatArray,
@@ -60,7 +71,7 @@ const KERNELS: readonly KernelName[] = [
   'zeroPad',
   'gemm',
 ];
-const UTILITIES = ['relu', 'reluBackward', 'adam', 'setNumThreads', 'getNumThreads', 'isa', 'supportedIsas', 'buildInfo'] as const;
+const UTILITIES = ['conv2dPackedWeightsLength', 'conv2dPackWeights', 'relu', 'reluBackward', 'adam', 'setNumThreads', 'getNumThreads', 'isa', 'supportedIsas', 'buildInfo'] as const;
 
 // dist/binding.js -> package root.
 const PACKAGE_ROOT = path.resolve(__dirname, '..');

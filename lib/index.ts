@@ -6,6 +6,7 @@ export type { DType, FloatArray, Layout, NestedArray, TensorLike, TensorOptions 
 export { MAX_ELEMENTS } from './shapes';
 export type { Conv2dOptions, Pair, Pool2dOptions, PoolMode } from './shapes';
 export { Conv2dCache, LinearCache, Pool2dCache } from './caches';
+export { PackedConv2dWeights } from './packed';
 export {
   avgPool2d,
   buildInfo,
@@ -20,6 +21,7 @@ export {
   linearBackward,
   linearForward,
   maxPool2d,
+  packConv2dWeights,
   pool2dBackward,
   pool2dForward,
   setNumThreads,
@@ -32,8 +34,10 @@ export type {
   BiasLike,
   Conv2dForwardResult,
   Conv2dGradients,
+  Conv2dWeights,
   LinearForwardResult,
   LinearGradients,
+  PackConv2dOptions,
   ParameterGradients,
   Pool2dForwardOptions,
   Pool2dForwardResult,

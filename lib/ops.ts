@@ -5,6 +5,7 @@ import { outputArray } from './alloc';
 import { callNative, KernelName, native, NativeBinding } from './binding';
 import { Conv2dCache, LinearCache, Pool2dCache } from './caches';
 import { ConvkitError, describe, fail, fromNative } from './errors';
+import { PackedConv2dWeights } from './packed';
 import {
   checkedCount,
   checkGradient,
@@ -80,6 +81,15 @@ function wantsInputGradient(op: string, options: BackwardOptions | undefined): b
   const flag = checkOptions(op, options).inputGradient ?? true;
   if (typeof flag !== 'boolean') fail('ERR_ARG', op, 'options.inputGradient', 'a boolean', flag);
   return flag;
+}
+
+/** The weights argument of a convolution forward: a tensor, or weights packed ahead. */
+export type Conv2dWeights = TensorLike | PackedConv2dWeights;
+
+/** What the packing of convolution weights depends on; stride, padding and dilation do not matter. */
+export interface PackConv2dOptions {
+  layout?: Layout;
+  groups?: number;
 }
 
 export interface Pool2dForwardOptions extends Pool2dOptions {
@@ -209,16 +219,25 @@ function checkBias(op: string, b: unknown, count: number, dtype: DType, rule: Bi
 function planConv2dForward(
   op: string,
   x: TensorLike,
-  w: TensorLike,
+  w: Conv2dWeights,
   b: BiasLike | undefined,
   options: Conv2dOptions | undefined,
   keepCache: boolean,
 ): Plan<{ output: Tensor; cache: Conv2dCache | null }> {
   const opts = checkOptions(op, options);
-  const layout = resolveLayout(op, opts.layout, ['x', x]);
+  const prepacked = w instanceof PackedConv2dWeights ? w : null;
+  const layout = resolveLayout(op, opts.layout, ['x', x], ...(prepacked ? [['w', prepacked] as [string, unknown]] : []));
   const input = checkTensor(op, 'x', x, xAxes(layout));
   const dtype = dtypeOf(input.data);
-  const weights = checkTensor(op, 'w', w, wAxes(layout));
+  let packed: FloatArray | null = null;
+  let weights: TensorLike;
+  if (prepacked) {
+    ({ weights, packed } = prepacked.parts(op));
+    const groups = opts.groups ?? 1;
+    if (groups !== prepacked.groups) fail('ERR_ARG', op, 'options.groups', `${prepacked.groups}, the groups w was packed for`, groups);
+  } else {
+    weights = checkTensor(op, 'w', w, wAxes(layout));
+  }
   checkSameDType(op, 'w', weights.data, dtype, 'x');
   const params = convParams(op, layout, input.shape, weights.shape, opts);
   const bias = checkBias(op, b, params[7], dtype, CONV_BIAS);
@@ -232,15 +251,15 @@ function planConv2dForward(
         params,
       )
     : null;
-  return { calls: [['conv2dForward', [input.data, weights.data, bias && bias.data, y.data, params]]], result: { output: y, cache } };
+  return { calls: [['conv2dForward', [input.data, weights.data, bias && bias.data, y.data, params, packed]]], result: { output: y, cache } };
 }
 
-function planConv2d(x: TensorLike, w: TensorLike, b?: BiasLike, options?: Conv2dOptions): Plan<Tensor> {
+function planConv2d(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions): Plan<Tensor> {
   const { calls, result } = planConv2dForward('conv2d', x, w, b, options, false);
   return { calls, result: result.output };
 }
 
-function planConv2dForwardWithCache(x: TensorLike, w: TensorLike, b?: BiasLike, options?: Conv2dOptions): Plan<Conv2dForwardResult> {
+function planConv2dForwardWithCache(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions): Plan<Conv2dForwardResult> {
   return planConv2dForward('conv2dForward', x, w, b, options, true) as Plan<Conv2dForwardResult>;
 }
 
@@ -416,13 +435,41 @@ export function zeroPad(x: TensorLike, pad: Pair, options?: ZeroPadOptions): Ten
 }
 
 /** 2-D convolution (cross-correlation). w is HWIO for NHWC, OIHW for NCHW; b has Cout elements or is null. */
-export function conv2d(x: TensorLike, w: TensorLike, b?: BiasLike, options?: Conv2dOptions): Tensor {
+export function conv2d(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions): Tensor {
   return runSync(planConv2d(x, w, b, options));
 }
 
 /** conv2d that also returns the cache conv2dBackward needs. */
-export function conv2dForward(x: TensorLike, w: TensorLike, b?: BiasLike, options?: Conv2dOptions): Conv2dForwardResult {
+export function conv2dForward(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions): Conv2dForwardResult {
   return runSync(planConv2dForwardWithCache(x, w, b, options));
+}
+
+/**
+ * Packs convolution weights once for the forward (a copy of w, so later writes to w do not reach
+ * it). Pass the result as `w` to conv2d / conv2dForward, sync or async, with the same layout and
+ * groups; see PackedConv2dWeights.
+ */
+export function packConv2dWeights(w: TensorLike, options?: PackConv2dOptions): PackedConv2dWeights {
+  const op = 'packConv2dWeights';
+  const opts = checkOptions(op, options);
+  const layout = resolveLayout(op, opts.layout, ['w', w]);
+  const weights = checkTensor(op, 'w', w, wAxes(layout));
+  const dtype = dtypeOf(weights.data);
+  // Packing depends only on the weights, groups and layout: describe them as a convolution of
+  // one window-sized image.
+  const [kh, kw, cinPerGroup] = layout === 'NHWC' ? weights.shape : [weights.shape[2], weights.shape[3], weights.shape[1]];
+  const groups = opts.groups ?? 1;
+  const c = cinPerGroup * (Number.isInteger(groups) && groups > 0 ? groups : 1);
+  const xShape = layout === 'NHWC' ? [1, kh, kw, c] : [1, c, kh, kw];
+  const params = convParams(op, layout, xShape, weights.shape, { groups: opts.groups });
+  const copy = new Tensor(allocate(op, 'the weights copy', dtype, weights.data.length), weights.shape.slice(), layout);
+  copy.data.set(weights.data);
+  return callNative((binding) => {
+    const length = binding.conv2dPackedWeightsLength(copy.data, params);
+    const packed = length > 0 ? allocate(op, 'the packed weights', dtype, length) : null;
+    if (packed) binding.conv2dPackWeights(copy.data, packed, params);
+    return new PackedConv2dWeights(copy, packed, groups);
+  });
 }
 
 /** Gradients of a convolution with respect to x, w and b, given the gradient of its output. */
@@ -481,8 +528,8 @@ export function linearBackward(dOut: TensorLike, cache: LinearCache, options?: B
 
 export interface AsyncOps {
   zeroPad(x: TensorLike, pad: Pair, options?: ZeroPadOptions): Promise<Tensor>;
-  conv2d(x: TensorLike, w: TensorLike, b?: BiasLike, options?: Conv2dOptions): Promise<Tensor>;
-  conv2dForward(x: TensorLike, w: TensorLike, b?: BiasLike, options?: Conv2dOptions): Promise<Conv2dForwardResult>;
+  conv2d(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions): Promise<Tensor>;
+  conv2dForward(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions): Promise<Conv2dForwardResult>;
   conv2dBackward(dOut: TensorLike, cache: Conv2dCache, options?: BackwardOptions & { inputGradient?: true }): Promise<Conv2dGradients>;
   conv2dBackward(dOut: TensorLike, cache: Conv2dCache, options?: BackwardOptions): Promise<ParameterGradients>;
   conv2dBackwardInput(dOut: TensorLike, w: TensorLike, xShape: readonly number[], options?: Conv2dOptions): Promise<Tensor>;

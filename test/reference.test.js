@@ -60,6 +60,10 @@ async function runCase(api, testCase) {
       results.out = await api.conv2d(x, input(testCase, 'w'), input(testCase, 'b'), options);
       const forward = await api.conv2dForward(x, input(testCase, 'w'), input(testCase, 'b'), options);
       expectClose(forward.output, testCase.out, testCase, 'conv2dForward output');
+      // Weights packed ahead give the bits of packing inside the call.
+      const packed = convkit.packConv2dWeights(input(testCase, 'w'), { layout: options.layout, groups: options.groups });
+      const fromPacked = await api.conv2d(x, packed, input(testCase, 'b'), options);
+      assertExactlyEqual(fromPacked.data, results.out.data, 'conv2d with packed weights');
       break;
     }
     case 'conv2d_backward': {

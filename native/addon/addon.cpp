@@ -233,19 +233,58 @@ void require_args(const Napi::CallbackInfo& info, size_t count, const char* fn) 
 
 // ---- parsers: one per op, shared by the sync and async entry points
 
+// Packed weights live in a JS typed array, whose data V8 aligns to 8 or 16 bytes only: the kernels
+// want 64 (a misaligned B panel splits every vector load across two cache lines). The array gets
+// 64 bytes of slack and the packed data starts at its first 64-byte boundary; backing stores of
+// that size never move, so packing and every later forward find the same start.
+constexpr int64_t kPackedAlignment = 64;
+
+// Elements of the packed-weights array for this shape and dtype on the active ISA (0: none).
+int64_t packed_weights_length(const ConvShape& s, DType dtype) {
+  const KernelTable& k = active_kernels();
+  const int64_t size = dtype == DType::F32 ? k.f32.conv2d_packed_weights_size(s) : k.f64.conv2d_packed_weights_size(s);
+  return size > 0 ? size + kPackedAlignment / (dtype == DType::F32 ? 4 : 8) : 0;
+}
+
+template <class T>
+T* packed_start(const View& packed) {
+  const auto address = reinterpret_cast<uintptr_t>(packed.data);
+  return reinterpret_cast<T*>((address + kPackedAlignment - 1) / kPackedAlignment * kPackedAlignment);
+}
+
+// conv2dForward(x, w, b, y, params, packed): packed is null or what conv2dPackWeights wrote for
+// these weights (same shape, groups and layout).
 std::unique_ptr<Job> parse_conv2d_forward(const Napi::CallbackInfo& info) {
-  require_args(info, 5, "conv2dForward");
+  require_args(info, 6, "conv2dForward");
   FloatArgs f;
   const View x = f.get(info[0], "x"), w = f.get(info[1], "w"), b = f.get(info[2], "b", true), y = f.get(info[3], "y");
   const ConvShape s = conv_shape(info[4]);
+  const View packed = f.get(info[5], "packed", true);
   require_length(x, s.x_size(), "x");
   require_length(w, s.w_size(), "w");
   if (b.present) require_length(b, s.cout, "b");
   require_length(y, s.y_size(), "y");
-  require_disjoint(y, "y", {{&x, "x"}, {&w, "w"}, {&b, "b"}});
+  if (packed.present) require_length(packed, packed_weights_length(s, f.dtype), "packed");
+  require_disjoint(y, "y", {{&x, "x"}, {&w, "w"}, {&b, "b"}, {&packed, "packed"}});
   return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
     using T = decltype(zero);
-    ops.conv2d_forward(s, as<T>(x), as<T>(w), b.present ? as<T>(b) : nullptr, as<T>(y), r);
+    const T* prepacked = packed.present && packed.length > 0 ? packed_start<T>(packed) : nullptr;
+    ops.conv2d_forward(s, as<T>(x), as<T>(w), prepacked, b.present ? as<T>(b) : nullptr, as<T>(y), r);
+  });
+}
+
+// conv2dPackWeights(w, packed, params): packs w for conv2dForward (sync: it is a copy).
+std::unique_ptr<Job> parse_conv2d_pack_weights(const Napi::CallbackInfo& info) {
+  require_args(info, 3, "conv2dPackWeights");
+  FloatArgs f;
+  const View w = f.get(info[0], "w"), packed = f.get(info[1], "packed");
+  const ConvShape s = conv_shape(info[2]);
+  require_length(w, s.w_size(), "w");
+  require_length(packed, packed_weights_length(s, f.dtype), "packed");
+  require_disjoint(packed, "packed", {{&w, "w"}});
+  return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
+    using T = decltype(zero);
+    ops.conv2d_pack_weights(s, as<T>(w), packed_start<T>(packed), r);
   });
 }
 
@@ -598,6 +637,18 @@ Napi::Value async_entry(const Napi::CallbackInfo& info) {
 
 // ---- settings and information
 
+// conv2dPackedWeightsLength(w, params): how many elements conv2dPackWeights needs (0: none).
+Napi::Value conv2d_packed_weights_length(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    require_args(info, 2, "conv2dPackedWeightsLength");
+    FloatArgs f;
+    const View w = f.get(info[0], "w");
+    const ConvShape s = conv_shape(info[1]);
+    require_length(w, s.w_size(), "w");
+    return Napi::Number::New(info.Env(), double(packed_weights_length(s, f.dtype)));
+  });
+}
+
 Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     if (info.Length() != 1 || !info[0].IsNumber())
@@ -670,6 +721,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   init_env_state(env);
   auto add = [&](const char* name, Napi::Function::Callback fn) { exports.Set(name, Napi::Function::New(env, fn, name)); };
   add("conv2dForward", sync_entry<parse_conv2d_forward>);
+  add("conv2dPackedWeightsLength", conv2d_packed_weights_length);
+  add("conv2dPackWeights", sync_entry<parse_conv2d_pack_weights>);
   add("conv2dBackwardInput", sync_entry<parse_conv2d_backward_input>);
   add("conv2dBackwardFilter", sync_entry<parse_conv2d_backward_filter>);
   add("pool2dForward", sync_entry<parse_pool2d_forward>);

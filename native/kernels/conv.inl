@@ -237,21 +237,48 @@ inline bool is_pointwise(const ConvShape& s) {
 
 // ---------------------------------------------------------------- forward
 
+// The GEMM forward's weights, packed for every group: NHWC's HWIO is the [K x Coutg] B matrix
+// (B panels), NCHW's OIHW the [Coutg x K] A matrix (A panels). The layout depends only on the
+// weights' shape, groups and layout (and the ISA's tile), so a caller may pack once and pass the
+// result to many forwards.
 template <class T>
-void conv2d_forward_nhwc(const ConvShape& s, const T* x, const T* w, const T* b, T* y, Runner& r) {
+int64_t gemm_forward_weights_size(const ConvShape& s) {
+  const int64_t K = s.kh * s.kw * s.cin_per_group(), coutg = s.cout_per_group();
+  return s.groups * (s.layout == Layout::NHWC ? packed_b_size<T>(K, coutg) : packed_a_size<T>(coutg, K));
+}
+
+template <class T>
+void pack_gemm_forward_weights(const ConvShape& s, const T* w, T* packed, Runner& r) {
+  const int64_t K = s.kh * s.kw * s.cin_per_group(), coutg = s.cout_per_group();
+  const int64_t group_size = gemm_forward_weights_size<T>(s) / s.groups;
+  for (int64_t g = 0; g < s.groups; ++g) {
+    if (s.layout == Layout::NHWC)
+      pack_b_full(packed + g * group_size, w + g * coutg, s.cout, 1, K, coutg, r);
+    else
+      pack_a_full(packed + g * group_size, w + g * coutg * K, K, 1, coutg, K, r);
+  }
+}
+
+// The packed weights given by the caller, or packed now into scratch.
+template <class T>
+const T* packed_forward_weights(const ConvShape& s, const T* w, const T* prepacked, Runner& r) {
+  if (prepacked) return prepacked;
+  T* packed = scratch_of<T>(r, r.num_threads(), kPackedWeights, gemm_forward_weights_size<T>(s));
+  pack_gemm_forward_weights(s, w, packed, r);
+  return packed;
+}
+
+template <class T>
+void conv2d_forward_nhwc(const ConvShape& s, const T* x, const T* packed_w, const T* b, T* y, Runner& r) {
   constexpr int MR = Blocking<T>::MR;
   const int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC;
   const int64_t G = s.groups, cg = s.cin_per_group(), coutg = s.cout_per_group();
   const int64_t K = s.kh * s.kw * cg, M = s.n * s.oh * s.ow, np = round_up(coutg, Blocking<T>::NR);
   const bool pointwise = is_pointwise(s);
 
-  // Weights [K x Cout] (HWIO as stored), packed once per call for every group.
-  T* packed_w = scratch_of<T>(r, r.num_threads(), kPackedWeights, G * packed_b_size<T>(K, coutg));
-  for (int64_t g = 0; g < G; ++g) pack_b_full(packed_w + g * K * np, w + g * coutg, s.cout, 1, K, coutg, r);
-
-  const int64_t mblocks = ceil_div(M, MC);
+  const int64_t block = task_rows(M, G, MC, MR, r.num_threads()), mblocks = ceil_div(M, block);
   parallel_for(r, G * mblocks, [&](int64_t task, int thread) {
-    const int64_t g = task / mblocks, m0 = task % mblocks * MC, mc = std::min(MC, M - m0);
+    const int64_t g = task / mblocks, m0 = task % mblocks * block, mc = std::min(block, M - m0);
     T* pa = scratch_of<T>(r, thread, kPackA, MC * KC);
     for (int64_t k0 = 0; k0 < K; k0 += KC) {
       const int64_t kc = std::min(KC, K - k0);
@@ -272,21 +299,17 @@ void conv2d_forward_nhwc(const ConvShape& s, const T* x, const T* w, const T* b,
 }
 
 template <class T>
-void conv2d_forward_nchw(const ConvShape& s, const T* x, const T* w, const T* b, T* y, Runner& r) {
+void conv2d_forward_nchw(const ConvShape& s, const T* x, const T* packed_w, const T* b, T* y, Runner& r) {
   constexpr int NR = Blocking<T>::NR;
   const int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC, NC = Blocking<T>::NC;
   const int64_t G = s.groups, cg = s.cin_per_group(), coutg = s.cout_per_group();
   const int64_t K = cg * s.kh * s.kw, P = s.oh * s.ow, mp = round_up(coutg, Blocking<T>::MR);
   const bool pointwise = is_pointwise(s);
-
-  // Weights [Cout x K] (OIHW as stored), packed once per call for every group.
-  T* packed_w = scratch_of<T>(r, r.num_threads(), kPackedWeights, G * packed_a_size<T>(coutg, K));
   const int64_t group_size = packed_a_size<T>(coutg, K);
-  for (int64_t g = 0; g < G; ++g) pack_a_full(packed_w + g * group_size, w + g * coutg * K, K, 1, coutg, K, r);
 
-  const int64_t pblocks = ceil_div(P, NC);
+  const int64_t block = task_rows(P, s.n, NC, NR, r.num_threads()), pblocks = ceil_div(P, block);
   parallel_for(r, s.n * pblocks, [&](int64_t task, int thread) {
-    const int64_t n = task / pblocks, p0 = task % pblocks * NC, nc = std::min(NC, P - p0);
+    const int64_t n = task / pblocks, p0 = task % pblocks * block, nc = std::min(block, P - p0);
     T* pb = scratch_of<T>(r, thread, kPackB, KC * NC);
     for (int64_t g = 0; g < G; ++g) {
       const T* xg = x + (n * s.c + g * cg) * s.h * s.w;
@@ -524,17 +547,30 @@ inline double conv_multiply_adds(const ConvShape& s) {
   return double(s.n) * double(s.oh * s.ow) * double(s.cout) * double(s.cin_per_group() * s.kh * s.kw);
 }
 
+// Packed weights are only used by the im2col + GEMM path, which depthwise layers never take.
 template <class T>
-void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* b, T* y, Runner& runner) {
+int64_t conv2d_packed_weights_size(const ConvShape& s) {
+  return is_depthwise(s) ? 0 : gemm_forward_weights_size<T>(s);
+}
+
+template <class T>
+void conv2d_pack_weights(const ConvShape& s, const T* w, T* packed, Runner& runner) {
+  if (conv2d_packed_weights_size<T>(s) == 0) return;
+  with_sized_runner(runner, double(s.w_size()), [&](Runner& r) { pack_gemm_forward_weights(s, w, packed, r); });
+}
+
+// `packed` (from conv2d_pack_weights, or null) saves the GEMM path its per-call packing.
+template <class T>
+void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* packed, const T* b, T* y, Runner& runner) {
   with_sized_runner(runner, conv_multiply_adds(s), [&](Runner& r) {
     if (direct_fits(s))
       direct_forward(s, x, w, b, y, r);
     else if (is_depthwise(s))
       depthwise_forward(s, x, w, b, y, r);
     else if (s.layout == Layout::NHWC)
-      conv2d_forward_nhwc(s, x, w, b, y, r);
+      conv2d_forward_nhwc(s, x, packed_forward_weights(s, w, packed, r), b, y, r);
     else
-      conv2d_forward_nchw(s, x, w, b, y, r);
+      conv2d_forward_nchw(s, x, packed_forward_weights(s, w, packed, r), b, y, r);
   });
 }
 

@@ -9,8 +9,13 @@ namespace convkit {
 
 template <class T>
 struct KernelOps {
-  // y = conv(x, w) + b; b may be null.
-  void (*conv2d_forward)(const ConvShape&, const T* x, const T* w, const T* b, T* y, Runner&);
+  // y = conv(x, w) + b; b may be null. `packed` is null or w as conv2d_pack_weights left it.
+  void (*conv2d_forward)(const ConvShape&, const T* x, const T* w, const T* packed, const T* b, T* y, Runner&);
+  // Elements conv2d_pack_weights writes for this shape (0: nothing to pack, pass null).
+  int64_t (*conv2d_packed_weights_size)(const ConvShape&);
+  // w packed for the forward's GEMM, valid for every input shape with the same weights, groups
+  // and layout, on this ISA.
+  void (*conv2d_pack_weights)(const ConvShape&, const T* w, T* packed, Runner&);
   // dx = gradient of conv w.r.t. x, given dy (overwrites dx).
   void (*conv2d_backward_input)(const ConvShape&, const T* dy, const T* w, T* dx, Runner&);
   // dw (and db unless null) from dy and x (overwrites both).

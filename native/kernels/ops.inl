@@ -11,6 +11,8 @@ template <class T>
 KernelOps<T> make_ops() {
   KernelOps<T> ops;
   ops.conv2d_forward = &conv2d_forward<T>;
+  ops.conv2d_packed_weights_size = &conv2d_packed_weights_size<T>;
+  ops.conv2d_pack_weights = &conv2d_pack_weights<T>;
   ops.conv2d_backward_input = &conv2d_backward_input<T>;
   ops.conv2d_backward_filter = &conv2d_backward_filter<T>;
   ops.pool2d_forward = &pool2d_forward<T>;

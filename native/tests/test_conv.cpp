@@ -119,7 +119,7 @@ void check(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, const st
 
   auto xt = cast<T>(x), wt = cast<T>(w), bt = cast<T>(b), dyt = cast<T>(dy);
   std::vector<T> y(s.y_size(), T(7)), dx(s.x_size(), T(7)), dw(s.w_size(), T(7)), db(s.cout, T(7));
-  ops.conv2d_forward(s, xt.data(), wt.data(), bt.data(), y.data(), runner);
+  ops.conv2d_forward(s, xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner);
   compare(label + " forward", y, ref.y, rel);
   ops.conv2d_backward_input(s, dyt.data(), wt.data(), dx.data(), runner);
   compare(label + " backward input", dx, ref.dx, rel);
@@ -134,8 +134,32 @@ void check(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, const st
     for (int64_t o = 0; o < s.cout; ++o)
       for (int64_t oh = 0; oh < s.oh; ++oh)
         for (int64_t ow = 0; ow < s.ow; ++ow) unbiased[ix.y(n, o, oh, ow)] -= b[o];
-  ops.conv2d_forward(s, xt.data(), wt.data(), nullptr, y.data(), runner);
+  ops.conv2d_forward(s, xt.data(), wt.data(), nullptr, nullptr, y.data(), runner);
   compare(label + " forward without bias", y, unbiased, rel);
+
+  // Weights packed ahead (for another batch size, image size and stride: the packing must not
+  // depend on them) give the same bits as packing inside the call.
+  ConvShape other = s;
+  other.n = s.n + 1, other.h = s.h + 3, other.w = s.w + 2, other.stride_h = other.stride_w = 1;
+  other.oh = other.h + other.pad_top + other.pad_bottom - (other.kh - 1) * other.dilation_h;
+  other.ow = other.w + other.pad_left + other.pad_right - (other.kw - 1) * other.dilation_w;
+  const int64_t packed_size = ops.conv2d_packed_weights_size(s);
+  if (ops.conv2d_packed_weights_size(other) != packed_size) {
+    ++failed;
+    std::printf("FAIL %s packed size depends on the input shape\n", label.c_str());
+  }
+  if (packed_size > 0) {
+    std::vector<T> packed(size_t(packed_size), T(7)), y_packed(s.y_size(), T(7));
+    ops.conv2d_pack_weights(other, wt.data(), packed.data(), runner);
+    ops.conv2d_forward(s, xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner);
+    ops.conv2d_forward(s, xt.data(), wt.data(), packed.data(), bt.data(), y_packed.data(), runner);
+    if (y_packed == y) {
+      ++passed;
+    } else {
+      ++failed;
+      std::printf("FAIL %s forward with packed weights differs from packing in the call\n", label.c_str());
+    }
+  }
 }
 
 int64_t out_size(int64_t in, int64_t pad_lo, int64_t pad_hi, int64_t k, int64_t d, int64_t stride) {
