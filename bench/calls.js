@@ -8,8 +8,9 @@ function randomArray(ArrayType, length) {
   return data;
 }
 
-// The calls timed for one layer, layout and dtype: `fwd` is the inference call,
-// `bwd()` runs the forward once and returns the backward call on its cache.
+// The calls timed for one layer, layout and dtype: `fwd` is the inference call (`fwdPacked` the
+// same with weights packed ahead, convolutions only), `bwd()` runs the forward once and returns
+// the backward call on its cache.
 function convkitCalls(convkit, layer, layout, dtype) {
   const ArrayType = dtype === 'float64' ? Float64Array : Float32Array;
   const { n, c, h, w } = layer;
@@ -22,8 +23,11 @@ function convkitCalls(convkit, layer, layout, dtype) {
     const weights = convkit.tensor(randomArray(ArrayType, kh * kw * cin * layer.cout), wShape, { layout });
     const bias = randomArray(ArrayType, layer.cout);
     const options = { layout, stride: layer.stride, padding: layer.pad, groups: layer.groups };
+    let packed = null;
     return {
       fwd: () => convkit.conv2d(x, weights, bias, options),
+      // Inference with the weights packed once (packConv2dWeights), as a server would hold them.
+      fwdPacked: () => convkit.conv2d(x, packed ?? (packed = convkit.packConv2dWeights(weights, options)), bias, options),
       bwd: () => {
         const { output, cache } = convkit.conv2dForward(x, weights, bias, options);
         const dOut = gradientOf(output);

@@ -9,14 +9,10 @@ const { parseArgs } = require('node:util');
 const convkit = require('..');
 const { lenet5 } = require('../dist/train/lenet');
 const { findPython } = require('./python');
+const { ensureTunables } = require('./tunables');
 
-const TUNABLES = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296';
-if (process.env.GLIBC_TUNABLES !== TUNABLES) {
-  // Same allocator setting for this process and the PyTorch children (see DEVELOPERS.md).
-  const env = { ...process.env, GLIBC_TUNABLES: TUNABLES };
-  execFileSync(process.execPath, [__filename, ...process.argv.slice(2)], { stdio: 'inherit', env });
-  process.exit(0);
-}
+// Same allocator setting for this process and the PyTorch children.
+ensureTunables();
 
 const { values } = parseArgs({ options: { threads: { type: 'string', default: '1,2' }, steps: { type: 'string', default: '200' } } });
 const threadCounts = values.threads.split(',').map(Number);

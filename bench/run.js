@@ -9,19 +9,9 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 const { parseArgs } = require('util');
 
-// Every process of a comparison runs with the same malloc settings: large
-// buffers stay on the heap instead of being mmap'd and unmapped on each call.
-const GLIBC_TUNABLES = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296';
+const { GLIBC_TUNABLES, ensureTunables } = require('./tunables');
 
-if (process.env.GLIBC_TUNABLES !== GLIBC_TUNABLES) {
-  // glibc reads the tunables at start-up only, so this process must be started again.
-  const rerun = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, GLIBC_TUNABLES },
-  });
-  if (rerun.signal) process.kill(process.pid, rerun.signal);
-  process.exit(rerun.status ?? 1);
-}
+ensureTunables();
 
 const suite = require('./suite');
 const timing = require('./timing');
