@@ -1,5 +1,6 @@
 #include "thread_pool.hpp"
 
+#include <chrono>
 #include <cstdlib>
 #include <string>
 
@@ -10,18 +11,25 @@
 namespace convkit {
 namespace {
 
-// Polls `done` for a few tens of microseconds: ops run several parallel regions back to back,
-// and a wait on a condition variable costs a futex wake-up (5-50 us) each time.
+// Polls `done` for up to `budget` before the caller falls back to a condition variable: ops run
+// several parallel regions back to back, and JS spends tens of microseconds between two calls
+// (validation, allocating the output), while a futex wake-up costs 5-50 us on a VM each time.
 template <class Done>
-bool spin_until(Done done) {
-  for (int i = 0; i < 4096; ++i) {
-    if (done()) return true;
+bool spin_until(Done done, std::chrono::microseconds budget) {
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  for (;;) {
+    for (int i = 0; i < 256; ++i) {
+      if (done()) return true;
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
+      __builtin_ia32_pause();
 #endif
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return done();
   }
-  return done();
 }
+
+// An idle worker keeps polling this long after its last job; the caller polls for the join.
+constexpr std::chrono::microseconds kWorkerSpin{300}, kJoinSpin{100};
 
 }  // namespace
 
@@ -77,7 +85,7 @@ void ThreadPool::run_share(int thread) {
 
 void ThreadPool::worker_loop(int index, uint64_t seen) {
   for (;;) {
-    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
+    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; }, kWorkerSpin);
     {
       std::unique_lock<std::mutex> lock(job_mutex_);
       job_cv_.wait(lock, [&] { return stopping_ || generation_.load() != seen; });
@@ -110,7 +118,7 @@ void ThreadPool::run(int64_t ntasks, void (*fn)(void*, int64_t, int), void* ctx)
   }
   job_cv_.notify_all();
   run_share(0);
-  spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; });
+  spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; }, kJoinSpin);
   std::exception_ptr error;
   {
     std::unique_lock<std::mutex> lock(job_mutex_);
