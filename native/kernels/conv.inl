@@ -424,14 +424,20 @@ void conv2d_backward_input_nchw(const ConvShape& s, const T* dy, const T* w, T* 
 
 // Every thread accumulates into its own partial dw (thread 0's is dw itself) and db; the
 // partials are then added in thread order, so a given thread count always gives the same bits.
+// With `transposed_rows` set, the partials are the transpose of dw ([rows x w_size/rows], dw
+// being [w_size/rows x rows]): every thread then has a scratch partial, and reduce() adds them
+// into dw through the transpose.
 template <class T>
 struct Partials {
   Runner& r;
   T* dw;
   T* db;
   int64_t w_size, b_size;
+  int64_t transposed_rows = 0;
 
-  T* weights(int thread) { return thread == 0 ? dw : scratch_of<T>(r, thread, kPartialW, w_size); }
+  T* weights(int thread) {
+    return thread == 0 && transposed_rows == 0 ? dw : scratch_of<T>(r, thread, kPartialW, w_size);
+  }
   T* bias(int thread) { return thread == 0 ? db : scratch_of<T>(r, thread, kPartialB, b_size); }
 
   void zero() {
@@ -445,13 +451,29 @@ struct Partials {
   void reduce() {
     const int threads = r.num_threads();
     const T* parts[ThreadLimit];
-    for (int t = 1; t < threads; ++t) parts[t] = weights(t);
-    const int64_t chunk = 1 << 14, chunks = ceil_div(w_size, chunk);
-    parallel_for(r, threads > 1 ? chunks : 0, [&](int64_t task, int) {
-      const int64_t begin = task * chunk, end = std::min(w_size, begin + chunk);
-      for (int t = 1; t < threads; ++t)
-        for (int64_t e = begin; e < end; ++e) dw[e] += parts[t][e];
-    });
+    for (int t = 0; t < threads; ++t) parts[t] = weights(t);
+    if (transposed_rows > 0) {
+      // dw[j][i] = sum over threads of part[i][j], in 32x32 tiles so both sides stay in cache.
+      const int64_t rows = transposed_rows, cols = w_size / rows, tile = 32;
+      const int64_t row_tiles = ceil_div(rows, tile), col_tiles = ceil_div(cols, tile);
+      parallel_for(r, row_tiles * col_tiles, [&](int64_t task, int) {
+        const int64_t i0 = task / col_tiles * tile, j0 = task % col_tiles * tile;
+        const int64_t i1 = std::min(rows, i0 + tile), j1 = std::min(cols, j0 + tile);
+        for (int64_t j = j0; j < j1; ++j)
+          for (int64_t i = i0; i < i1; ++i) {
+            T sum = parts[0][i * cols + j];
+            for (int t = 1; t < threads; ++t) sum += parts[t][i * cols + j];
+            dw[j * rows + i] = sum;
+          }
+      });
+    } else {
+      const int64_t chunk = 1 << 14, chunks = ceil_div(w_size, chunk);
+      parallel_for(r, threads > 1 ? chunks : 0, [&](int64_t task, int) {
+        const int64_t begin = task * chunk, end = std::min(w_size, begin + chunk);
+        for (int t = 1; t < threads; ++t)
+          for (int64_t e = begin; e < end; ++e) dw[e] += parts[t][e];
+      });
+    }
     if (db)
       for (int t = 1; t < threads; ++t) {
         const T* part = bias(t);
@@ -462,29 +484,35 @@ struct Partials {
   static constexpr int ThreadLimit = 257;
 };
 
+// The weight gradient is computed transposed in both layouts, so that the large operand, the
+// im2col of x (K x pixels), needs no transposition: only dY (Cout x pixels, K/Cout times
+// smaller) is transposed while packing, and dW once at the end, in the reduction.
+
+// NHWC: dW_g^T [Coutg x K] += dY_g^T [Coutg x tp] * im2col [tp x K]; dW (HWIO) is [K x Cout].
 template <class T>
 void conv2d_backward_filter_nhwc(const ConvShape& s, const T* dy, const T* x, T* dw, T* db, Runner& r) {
-  const int64_t TP = Blocking<T>::KC, MC = Blocking<T>::MC;
+  constexpr int MR = Blocking<T>::MR;
+  const int64_t TP = Blocking<T>::KC, MC = Blocking<T>::MC, NC = Blocking<T>::NC;
   const int64_t G = s.groups, coutg = s.cout_per_group();
   const int64_t K = s.kh * s.kw * s.cin_per_group(), M = s.n * s.oh * s.ow;
-  Partials<T> partials{r, dw, db, s.w_size(), s.cout};
+  Partials<T> partials{r, dw, db, s.w_size(), s.cout, s.cout};
   partials.zero();
 
-  // dW_g [K x Coutg] += im2col^T [K x tp] * dY [tp x Coutg], tile by tile of output pixels.
   parallel_for(r, ceil_div(M, TP), [&](int64_t task, int thread) {
     const int64_t t0 = task * TP, tp = std::min(TP, M - t0);
     T* tile = scratch_of<T>(r, thread, kTile, TP * K);
-    T* pa = scratch_of<T>(r, thread, kPackA, MC * TP);
-    T* pb = scratch_of<T>(r, thread, kPackB, TP * round_up(coutg, Blocking<T>::NR));
+    T* pa = scratch_of<T>(r, thread, kPackA, round_up(coutg, MR) * TP);
+    T* pb = scratch_of<T>(r, thread, kPackB, TP * NC);
     T* dw_part = partials.weights(thread);
     for (int64_t g = 0; g < G; ++g) {
       im2col_nhwc(tile, 1, K, x, s, g, t0, tp, 0, K);
-      pack_b_block(pb, dy + t0 * s.cout + g * coutg, s.cout, 1, coutg, tp);
-      for (int64_t ic = 0; ic < K; ic += MC) {
-        const int64_t mc = std::min(MC, K - ic);
-        pack_a_block(pa, tile + ic, 1, K, mc, tp);
-        macro_kernel(mc, coutg, tp, pa, pb, dw_part + ic * s.cout + g * coutg, s.cout, true,
-                     static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
+      pack_a_block(pa, dy + t0 * s.cout + g * coutg, 1, s.cout, coutg, tp);
+      for (int64_t jc = 0; jc < K; jc += NC) {
+        const int64_t nc = std::min(NC, K - jc);
+        pack_b_block(pb, tile + jc, K, 1, nc, tp);
+        for (int64_t ic = 0; ic < coutg; ic += MC)
+          macro_kernel(std::min(MC, coutg - ic), nc, tp, pa + ic * TP, pb, dw_part + (g * coutg + ic) * K + jc, K, true,
+                       static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
       }
     }
     if (db) {
@@ -498,32 +526,32 @@ void conv2d_backward_filter_nhwc(const ConvShape& s, const T* dy, const T* x, T*
   partials.reduce();
 }
 
+// NCHW: dW_g^T [K x Coutg] += im2col [K x tp] * dY_g^T [tp x Coutg]; dW (OIHW) is [Cout x K].
+// The im2col tile, rows of TP = KC elements, is already an A block in the packed format (row r
+// at r*KC), so the large operand is not copied at all.
 template <class T>
 void conv2d_backward_filter_nchw(const ConvShape& s, const T* dy, const T* x, T* dw, T* db, Runner& r) {
-  const int64_t TP = Blocking<T>::KC, MC = Blocking<T>::MC, NC = Blocking<T>::NC;
+  constexpr int MR = Blocking<T>::MR;
+  const int64_t TP = Blocking<T>::KC, MC = Blocking<T>::MC;
   const int64_t G = s.groups, cg = s.cin_per_group(), coutg = s.cout_per_group();
-  const int64_t K = cg * s.kh * s.kw, P = s.oh * s.ow;
-  Partials<T> partials{r, dw, db, s.w_size(), s.cout};
+  const int64_t K = cg * s.kh * s.kw, P = s.oh * s.ow, kp = round_up(K, MR);
+  Partials<T> partials{r, dw, db, s.w_size(), s.cout, K};
   partials.zero();
 
-  // dW_g [Coutg x K] += dY [Coutg x tp] * im2col^T [tp x K], tile by tile of one image's pixels.
   const int64_t tiles = ceil_div(P, TP);
   parallel_for(r, s.n * tiles, [&](int64_t task, int thread) {
     const int64_t n = task / tiles, t0 = task % tiles * TP, tp = std::min(TP, P - t0);
-    T* tile = scratch_of<T>(r, thread, kTile, K * TP);
-    T* pa = scratch_of<T>(r, thread, kPackA, round_up(coutg, Blocking<T>::MR) * TP);
-    T* pb = scratch_of<T>(r, thread, kPackB, TP * NC);
+    T* tile = scratch_of<T>(r, thread, kTile, kp * TP);
+    T* pb = scratch_of<T>(r, thread, kPackB, TP * round_up(coutg, Blocking<T>::NR));
     T* dw_part = partials.weights(thread);
+    // The last A panel's rows past K (the micro-kernel computes whole panels).
+    std::memset(tile + K * TP, 0, sizeof(T) * size_t((kp - K) * TP));
     for (int64_t g = 0; g < G; ++g) {
       im2col_nchw(tile, TP, TP * K, x + (n * s.c + g * cg) * s.h * s.w, s, 0, K, t0, tp);
-      pack_a_block(pa, dy + (n * s.cout + g * coutg) * P + t0, P, 1, coutg, tp);
-      for (int64_t jc = 0; jc < K; jc += NC) {
-        const int64_t nc = std::min(NC, K - jc);
-        pack_b_block(pb, tile + jc * TP, 1, TP, nc, tp);
-        for (int64_t ic = 0; ic < coutg; ic += MC)
-          macro_kernel(std::min(MC, coutg - ic), nc, tp, pa + ic * TP, pb, dw_part + (g * coutg + ic) * K + jc, K,
-                       true, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
-      }
+      pack_b_block(pb, dy + (n * s.cout + g * coutg) * P + t0, 1, P, coutg, tp);
+      for (int64_t ic = 0; ic < K; ic += MC)
+        macro_kernel(std::min(MC, K - ic), coutg, tp, tile + ic * TP, pb, dw_part + ic * s.cout + g * coutg, s.cout,
+                     true, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
     }
     if (db) {
       T* db_part = partials.bias(thread);
