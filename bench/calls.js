@@ -8,9 +8,9 @@ function randomArray(ArrayType, length) {
   return data;
 }
 
-// The calls timed for one layer, layout and dtype: `fwd` is the inference call (`fwdPacked` the
-// same with weights packed ahead, convolutions only), `bwd()` runs the forward once and returns
-// the backward call on its cache.
+// The calls timed for one layer, layout and dtype: `fwd` is the inference call (`fwdInto` the
+// same writing into a reused output, `fwdPacked` with weights packed ahead, convolutions only),
+// `bwd()` runs the forward once and returns the backward call on its cache.
 function convkitCalls(convkit, layer, layout, dtype) {
   const ArrayType = dtype === 'float64' ? Float64Array : Float32Array;
   const { n, c, h, w } = layer;
@@ -24,8 +24,11 @@ function convkitCalls(convkit, layer, layout, dtype) {
     const bias = randomArray(ArrayType, layer.cout);
     const options = { layout, stride: layer.stride, padding: layer.pad, groups: layer.groups };
     let packed = null;
+    let out;
     return {
       fwd: () => convkit.conv2d(x, weights, bias, options),
+      // The same into one output allocated by the first call (options.out).
+      fwdInto: () => (out = convkit.conv2d(x, weights, bias, out ? { ...options, out } : options)),
       // Inference with the weights packed once (packConv2dWeights), as a server would hold them.
       fwdPacked: () => convkit.conv2d(x, packed ?? (packed = convkit.packConv2dWeights(weights, options)), bias, options),
       bwd: () => {
@@ -37,8 +40,10 @@ function convkitCalls(convkit, layer, layout, dtype) {
   }
   const options = { layout, kernelSize: layer.kernel, stride: layer.stride, padding: layer.pad };
   const pool = layer.mode === 'max' ? convkit.maxPool2d : convkit.avgPool2d;
+  let out;
   return {
     fwd: () => pool(x, options),
+    fwdInto: () => (out = pool(x, out ? { ...options, out } : options)),
     bwd: () => {
       const { output, cache } = convkit.pool2dForward(x, { ...options, mode: layer.mode });
       const dOut = gradientOf(output);

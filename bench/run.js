@@ -28,7 +28,9 @@ const HELP = `usage: npm run bench -- [options]   (or node bench/run.js [options
   --peak-f32 A,B       fp32 FMA peak in GFLOP/s for 1,2,... threads (default 257,503)
   --peak-f64 A,B       fp64 FMA peak (default 127,255)
   --bandwidth A,B      DRAM bandwidth in GB/s (default 40,77)
-  --python PATH        Python with torch (default: the first of python3, /usr/bin/python3 that has it)`;
+  --python PATH        Python with torch (default: the first of python3, /usr/bin/python3 that has it)
+  --out                convkit forwards write into one reused output (options.out) instead of
+                       a new array per call (the peers still allocate theirs)`;
 
 // Issue 3's figures for its machine kind (2 cores, Zen 5, AVX-512), per thread count.
 const DEFAULT_PEAKS = { f32: [257, 503], f64: [127, 255], bandwidth: [40, 77] };
@@ -57,6 +59,7 @@ const OPTIONS = {
   'peak-f64': { type: 'string' },
   bandwidth: { type: 'string' },
   python: { type: 'string' },
+  out: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 };
 
@@ -81,6 +84,7 @@ function parseOptions() {
     targetMs: values['target-ms'] ? parseNumberList(values['target-ms'], '--target-ms')[0] : timing.DEFAULTS.targetMs,
     peaks: { f32: peakFlag('peak-f32', 'f32'), f64: peakFlag('peak-f64', 'f64'), bandwidth: peakFlag('bandwidth', 'bandwidth') },
     python: values.python,
+    out: values.out,
   };
 }
 
@@ -172,7 +176,7 @@ function benchConvkit(convkit, layers, options, settings, progress) {
           }
           for (const pass of ['fwd', 'bwd']) {
             try {
-              const call = pass === 'fwd' ? calls.fwd : calls.bwd();
+              const call = pass === 'fwd' ? (options.out ? calls.fwdInto : calls.fwd) : calls.bwd();
               results.push({ ...key, pass, ...timing.measure(call, settings) });
             } catch (err) {
               results.push({ ...key, pass, error: err.message });
@@ -401,6 +405,7 @@ function main() {
   console.log(`load average before the run: ${formatLoad(machine.loadAverage)} (other work on the machine skews multi-thread figures)`);
   console.log(`convkit ${convkitVersion}: ${loaded.module ? `isa ${loaded.isa} (supported: ${loaded.supportedIsas.join(', ')})` : 'not loaded'}`);
   console.log(`GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES} (this process and every child)`);
+  if (options.out) console.log('--out: convkit forwards write into one reused output per layer (options.out); the peers allocate theirs');
   console.log(describePeaks(options));
   console.log('times are medians of individually timed calls; rate is GFLOP/s for convolutions (backward = dx + dw = 2x forward), ' +
     `GB/s for pools; ck/peer = peer time / convkit time (above 1x: convkit is faster)\n`);

@@ -4,7 +4,7 @@ export type { ErrorCode } from './errors';
 export { Tensor, tensor } from './tensor';
 export type { DType, FloatArray, Layout, NestedArray, TensorLike, TensorOptions } from './tensor';
 export { MAX_ELEMENTS } from './shapes';
-export type { Conv2dOptions, Pair, Pool2dOptions, PoolMode } from './shapes';
+export type { Conv2dOptions, OutputOptions, Pair, Pool2dOptions, PoolMode } from './shapes';
 export { Conv2dCache, LinearCache, Pool2dCache } from './caches';
 export { PackedConv2dWeights } from './packed';
 export {

@@ -16,6 +16,7 @@ import {
   checkTensor,
   Conv2dOptions,
   convOutputAxes,
+  OutputOptions,
   convOutputShape,
   convParams,
   dtypeOf,
@@ -92,7 +93,7 @@ export interface PackConv2dOptions {
   groups?: number;
 }
 
-export interface Pool2dForwardOptions extends Pool2dOptions {
+export interface Pool2dForwardOptions extends Pool2dOptions, OutputOptions {
   mode: PoolMode;
 }
 
@@ -164,6 +165,41 @@ function output(op: string, name: string, shape: number[], dtype: DType, layout:
   return new Tensor(allocate(op, name, dtype, checkedCount(op, name, shape, dtype)), shape, layout);
 }
 
+/**
+ * A forward's output: options.out when given (it must have exactly the output's shape, dtype and
+ * layout; the kernel refuses one that shares memory with an input), else a new tensor. Writing
+ * into the same array call after call keeps it in cache and spares the allocation.
+ */
+function forwardOutput(
+  op: string,
+  out: unknown,
+  axes: string,
+  shape: number[],
+  dtype: DType,
+  layout: Layout,
+  inputs: [string, FloatArray | null][],
+): Tensor {
+  if (out === undefined) return output(op, 'output', shape, dtype, layout);
+  const given = checkTensor(op, 'options.out', out, axes);
+  checkSameDType(op, 'options.out', given.data, dtype, 'x');
+  if (given.shape.some((size, axis) => size !== shape[axis])) {
+    throw new ConvkitError('ERR_SHAPE', `${op}: options.out must have the output's shape ${describe(shape)}, got ${describe(given.shape)}`);
+  }
+  const own = (out as { layout?: unknown }).layout;
+  if (own !== undefined && own !== layout) fail('ERR_ARG', op, 'options.out.layout', `${describe(layout)} like the output`, own);
+  const data = given.data;
+  for (const [name, input] of inputs) {
+    const overlaps = input && input.buffer === data.buffer && input.byteOffset < data.byteOffset + data.byteLength && data.byteOffset < input.byteOffset + input.byteLength;
+    if (overlaps) throw new ConvkitError('ERR_ARG', `${op}: options.out must not share memory with ${name}`);
+  }
+  return out instanceof Tensor ? out : new Tensor(data, shape, layout);
+}
+
+/** Ops that always allocate their results refuse options.out rather than ignore it. */
+function refuseOut(op: string, options: object): void {
+  if ((options as OutputOptions).out !== undefined) fail('ERR_ARG', op, 'options.out', 'absent (only forwards write into a given output)', 'a value');
+}
+
 // ---------------------------------------------------------------------------------------------
 // Plans
 
@@ -221,7 +257,7 @@ function planConv2dForward(
   x: TensorLike,
   w: Conv2dWeights,
   b: BiasLike | undefined,
-  options: Conv2dOptions | undefined,
+  options: (Conv2dOptions & OutputOptions) | undefined,
   keepCache: boolean,
 ): Plan<{ output: Tensor; cache: Conv2dCache | null }> {
   const opts = checkOptions(op, options);
@@ -241,7 +277,11 @@ function planConv2dForward(
   checkSameDType(op, 'w', weights.data, dtype, 'x');
   const params = convParams(op, layout, input.shape, weights.shape, opts);
   const bias = checkBias(op, b, params[7], dtype, CONV_BIAS);
-  const y = output(op, 'output', convOutputShape(layout, params), dtype, layout);
+  const y = forwardOutput(op, opts.out, convOutputAxes(layout), convOutputShape(layout, params), dtype, layout, [
+    ['x', input.data],
+    ['w', weights.data],
+    ['b', bias && bias.data],
+  ]);
   const cache = keepCache
     ? new Conv2dCache(
         new Tensor(input.data, input.shape.slice(), layout),
@@ -254,12 +294,12 @@ function planConv2dForward(
   return { calls: [['conv2dForward', [input.data, weights.data, bias && bias.data, y.data, params, packed]]], result: { output: y, cache } };
 }
 
-function planConv2d(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions): Plan<Tensor> {
+function planConv2d(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions & OutputOptions): Plan<Tensor> {
   const { calls, result } = planConv2dForward('conv2d', x, w, b, options, false);
   return { calls, result: result.output };
 }
 
-function planConv2dForwardWithCache(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions): Plan<Conv2dForwardResult> {
+function planConv2dForwardWithCache(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions & OutputOptions): Plan<Conv2dForwardResult> {
   return planConv2dForward('conv2dForward', x, w, b, options, true) as Plan<Conv2dForwardResult>;
 }
 
@@ -289,6 +329,7 @@ function planConv2dBackward(dOut: TensorLike, cache: Conv2dCache, options?: Back
 function planConv2dBackwardInput(dOut: TensorLike, w: TensorLike, xShape: readonly number[], options?: Conv2dOptions): Plan<Tensor> {
   const op = 'conv2dBackwardInput';
   const opts = checkOptions(op, options);
+  refuseOut(op, opts);
   const layout = resolveLayout(op, opts.layout, ['dOut', dOut]);
   const weights = checkTensor(op, 'w', w, wAxes(layout));
   const dtype = dtypeOf(weights.data);
@@ -302,6 +343,7 @@ function planConv2dBackwardInput(dOut: TensorLike, w: TensorLike, xShape: readon
 function planConv2dBackwardFilter(dOut: TensorLike, x: TensorLike, wShape: readonly number[], options?: Conv2dOptions): Plan<Tensor> {
   const op = 'conv2dBackwardFilter';
   const opts = checkOptions(op, options);
+  refuseOut(op, opts);
   const layout = resolveLayout(op, opts.layout, ['x', x], ['dOut', dOut]);
   const input = checkTensor(op, 'x', x, xAxes(layout));
   const dtype = dtypeOf(input.data);
@@ -315,7 +357,7 @@ function planConv2dBackwardFilter(dOut: TensorLike, x: TensorLike, wShape: reado
 function planPool2dForward(
   op: string,
   x: TensorLike,
-  options: Pool2dOptions | undefined,
+  options: (Pool2dOptions & OutputOptions) | undefined,
   mode: PoolMode,
   keepCache: boolean,
 ): Plan<{ output: Tensor; cache: Pool2dCache | null }> {
@@ -324,19 +366,19 @@ function planPool2dForward(
   const input = checkTensor(op, 'x', x, xAxes(layout));
   const dtype = dtypeOf(input.data);
   const params = poolParams(op, layout, input.shape, opts, mode);
-  const y = output(op, 'output', poolOutputShape(layout, params), dtype, layout);
+  const y = forwardOutput(op, opts.out, poolOutputAxes(layout), poolOutputShape(layout, params), dtype, layout, [['x', input.data]]);
   // Only a max-pool forward that will be differentiated needs the argmax.
   const argmax = keepCache && mode === 'max' ? allocateIndices(op, y.data.length) : null;
   const cache = keepCache ? new Pool2dCache(mode, layout, dtype, input.shape.slice(), y.shape.slice(), argmax, params) : null;
   return { calls: [['pool2dForward', [input.data, y.data, argmax, params]]], result: { output: y, cache } };
 }
 
-function planMaxPool2d(x: TensorLike, options: Pool2dOptions): Plan<Tensor> {
+function planMaxPool2d(x: TensorLike, options: Pool2dOptions & OutputOptions): Plan<Tensor> {
   const { calls, result } = planPool2dForward('maxPool2d', x, options, 'max', false);
   return { calls, result: result.output };
 }
 
-function planAvgPool2d(x: TensorLike, options: Pool2dOptions): Plan<Tensor> {
+function planAvgPool2d(x: TensorLike, options: Pool2dOptions & OutputOptions): Plan<Tensor> {
   const { calls, result } = planPool2dForward('avgPool2d', x, options, 'avg', false);
   return { calls, result: result.output };
 }
@@ -435,12 +477,12 @@ export function zeroPad(x: TensorLike, pad: Pair, options?: ZeroPadOptions): Ten
 }
 
 /** 2-D convolution (cross-correlation). w is HWIO for NHWC, OIHW for NCHW; b has Cout elements or is null. */
-export function conv2d(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions): Tensor {
+export function conv2d(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions & OutputOptions): Tensor {
   return runSync(planConv2d(x, w, b, options));
 }
 
 /** conv2d that also returns the cache conv2dBackward needs. */
-export function conv2dForward(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions): Conv2dForwardResult {
+export function conv2dForward(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions & OutputOptions): Conv2dForwardResult {
   return runSync(planConv2dForwardWithCache(x, w, b, options));
 }
 
@@ -489,11 +531,11 @@ export function conv2dBackwardFilter(dOut: TensorLike, x: TensorLike, wShape: re
   return runSync(planConv2dBackwardFilter(dOut, x, wShape, options));
 }
 
-export function maxPool2d(x: TensorLike, options: Pool2dOptions): Tensor {
+export function maxPool2d(x: TensorLike, options: Pool2dOptions & OutputOptions): Tensor {
   return runSync(planMaxPool2d(x, options));
 }
 
-export function avgPool2d(x: TensorLike, options: Pool2dOptions): Tensor {
+export function avgPool2d(x: TensorLike, options: Pool2dOptions & OutputOptions): Tensor {
   return runSync(planAvgPool2d(x, options));
 }
 
@@ -528,14 +570,14 @@ export function linearBackward(dOut: TensorLike, cache: LinearCache, options?: B
 
 export interface AsyncOps {
   zeroPad(x: TensorLike, pad: Pair, options?: ZeroPadOptions): Promise<Tensor>;
-  conv2d(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions): Promise<Tensor>;
-  conv2dForward(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions): Promise<Conv2dForwardResult>;
+  conv2d(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions & OutputOptions): Promise<Tensor>;
+  conv2dForward(x: TensorLike, w: Conv2dWeights, b?: BiasLike, options?: Conv2dOptions & OutputOptions): Promise<Conv2dForwardResult>;
   conv2dBackward(dOut: TensorLike, cache: Conv2dCache, options?: BackwardOptions & { inputGradient?: true }): Promise<Conv2dGradients>;
   conv2dBackward(dOut: TensorLike, cache: Conv2dCache, options?: BackwardOptions): Promise<ParameterGradients>;
   conv2dBackwardInput(dOut: TensorLike, w: TensorLike, xShape: readonly number[], options?: Conv2dOptions): Promise<Tensor>;
   conv2dBackwardFilter(dOut: TensorLike, x: TensorLike, wShape: readonly number[], options?: Conv2dOptions): Promise<Tensor>;
-  maxPool2d(x: TensorLike, options: Pool2dOptions): Promise<Tensor>;
-  avgPool2d(x: TensorLike, options: Pool2dOptions): Promise<Tensor>;
+  maxPool2d(x: TensorLike, options: Pool2dOptions & OutputOptions): Promise<Tensor>;
+  avgPool2d(x: TensorLike, options: Pool2dOptions & OutputOptions): Promise<Tensor>;
   pool2dForward(x: TensorLike, options: Pool2dForwardOptions): Promise<Pool2dForwardResult>;
   pool2dBackward(dOut: TensorLike, cache: Pool2dCache): Promise<Tensor>;
   linear(x: TensorLike, w: TensorLike, b?: BiasLike): Promise<Tensor>;

@@ -14,6 +14,11 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
+/** Forwards only: a tensor of the output's shape, dtype and layout to write into instead of a new one. */
+export interface OutputOptions {
+  out?: TensorLike;
+}
+
 export interface Pool2dOptions {
   layout?: Layout;
   kernelSize: Pair;
