@@ -111,18 +111,21 @@ void im2col_nchw(T* dest, int64_t width, int64_t stride, const T* xg, const Conv
   // precomputed window origins instead.
   constexpr int64_t kNarrowOutput = 16, kChunk = 64;
   if (s.ow < kNarrowOutput) {
-    int64_t ih_origin[kChunk], iw_origin[kChunk], offset[kChunk], index[kChunk];
-    for (int64_t j0 = 0; j0 < cols; j0 += kChunk) {
-      const int64_t jn = std::min(kChunk, cols - j0);
+    // Chunks end at panel boundaries, so a chunk's columns are contiguous in dest.
+    int64_t ih_origin[kChunk], iw_origin[kChunk];
+    LaneIndex<T> index[kChunk], inside[kChunk];
+    for (int64_t j0 = 0; j0 < cols;) {
+      const int64_t jn = std::min({kChunk, cols - j0, width - j0 % width});
+      const int64_t base = j0 / width * stride + j0 % width;
       for_each_row_run(s, p0 + j0, jn, [&](int64_t j, int64_t oh, int64_t ow, int64_t len) {
         for (int64_t t = 0; t < len; ++t) {
           ih_origin[j + t] = oh * s.stride_h - s.pad_top;
           iw_origin[j + t] = (ow + t) * s.stride_w - s.pad_left;
-          offset[j + t] = (j0 + j + t) / width * stride + (j0 + j + t) % width;
         }
       });
       // Rows k = ci*KH*KW + tap share their window geometry across channels: compute each
-      // tap's input indices (-1 in the padding) once, then gather every channel's row.
+      // tap's input indices once (0 with inside = 0 in the padding, so that every load is in
+      // bounds and the gather has no branch), then gather every channel's row.
       for (int64_t tap = 0; tap < khw; ++tap) {
         const int64_t ci_begin = std::max<int64_t>(0, ceil_div(k0 - tap, khw));
         const int64_t ci_end = k0 + kc - 1 - tap < 0 ? 0 : (k0 + kc - 1 - tap) / khw + 1;
@@ -130,14 +133,16 @@ void im2col_nchw(T* dest, int64_t width, int64_t stride, const T* xg, const Conv
         const int64_t dh = tap / s.kw * s.dilation_h, dw = tap % s.kw * s.dilation_w;
         for (int64_t j = 0; j < jn; ++j) {
           const int64_t ih = ih_origin[j] + dh, iw = iw_origin[j] + dw;
-          index[j] = uint64_t(ih) < uint64_t(s.h) && uint64_t(iw) < uint64_t(s.w) ? ih * s.w + iw : -1;
+          const bool valid = uint64_t(ih) < uint64_t(s.h) && uint64_t(iw) < uint64_t(s.w);
+          index[j] = LaneIndex<T>(valid ? ih * s.w + iw : 0);
+          inside[j] = valid;
         }
         for (int64_t ci = ci_begin; ci < ci_end; ++ci) {
           const T* plane = xg + ci * s.h * s.w;
-          T* d = dest + (ci * khw + tap - k0) * width;
-          for (int64_t j = 0; j < jn; ++j) d[offset[j]] = index[j] >= 0 ? plane[index[j]] : T(0);
+          gather_row(dest + (ci * khw + tap - k0) * width + base, plane, index, inside, jn);
         }
       }
+      j0 += jn;
     }
   } else {
     int64_t ci = k0 / khw, kh = k0 % khw / s.kw, kw = k0 % s.kw;

@@ -130,3 +130,27 @@ void copy_run(T* dest, const T* src, int64_t n) {
   std::memcpy(dest, src, sizeof(T) * size_t(n));
 #endif
 }
+
+// dest[j] = inside[j] ? src[index[j]] : 0 for j < n, where every index[j] is a valid offset into
+// src (0 where inside[j] is 0): masked hardware gathers where there are any, so that narrow
+// im2col rows (the tiny layers' strided windows) cost no branch per element.
+template <class T>
+void gather_row(T* dest, const T* src, const LaneIndex<T>* index, const LaneIndex<T>* inside, int64_t n) {
+  int64_t j = 0;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    for (; j + 16 <= n; j += 16) {
+      const __m512i at = _mm512_loadu_si512(index + j);
+      const __mmask16 keep = _mm512_test_epi32_mask(_mm512_loadu_si512(inside + j), _mm512_set1_epi32(-1));
+      _mm512_storeu_ps(dest + j, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), keep, at, src, 4));
+    }
+  } else {
+    for (; j + 8 <= n; j += 8) {
+      const __m512i at = _mm512_loadu_si512(index + j);
+      const __mmask8 keep = _mm512_test_epi64_mask(_mm512_loadu_si512(inside + j), _mm512_set1_epi64(-1));
+      _mm512_storeu_pd(dest + j, _mm512_mask_i64gather_pd(_mm512_setzero_pd(), keep, at, src, 8));
+    }
+  }
+#endif
+  for (; j < n; ++j) dest[j] = inside[j] ? src[index[j]] : T(0);
+}
