@@ -489,35 +489,59 @@ struct Partials {
   static constexpr int ThreadLimit = 257;
 };
 
-// The weight gradient is computed transposed in both layouts, so that the large operand, the
-// im2col of x (K x pixels), needs no transposition: only dY (Cout x pixels, K/Cout times
-// smaller) is transposed while packing, and dW once at the end, in the reduction.
+// The weight gradient needs one operand transposed while packing, one scalar store per element:
+// either the im2col of x (K x pixels) or dY (Coutg x pixels). NCHW computes dW^T, which
+// transposes dY and takes the im2col tile as it is. NHWC transposes whichever is smaller: dY for
+// dW^T = dY^T x im2col when Coutg <= K (the 3x3 layers: 9x fewer elements), else the im2col for
+// dW = im2col^T x dY (a 1x1 layer with 128 inputs and 512 outputs); dW^T is transposed once, in
+// the per-thread reduction.
 
-// NHWC: dW_g^T [Coutg x K] += dY_g^T [Coutg x tp] * im2col [tp x K]; dW (HWIO) is [K x Cout].
 template <class T>
 void conv2d_backward_filter_nhwc(const ConvShape& s, const T* dy, const T* x, T* dw, T* db, Runner& r) {
-  constexpr int MR = Blocking<T>::MR;
+  constexpr int MR = Blocking<T>::MR, NR = Blocking<T>::NR;
   const int64_t TP = Blocking<T>::KC, MC = Blocking<T>::MC, NC = Blocking<T>::NC;
-  const int64_t G = s.groups, coutg = s.cout_per_group();
-  const int64_t K = s.kh * s.kw * s.cin_per_group(), M = s.n * s.oh * s.ow;
-  Partials<T> partials{r, dw, db, s.w_size(), s.cout, s.cout};
+  const int64_t G = s.groups, cg = s.cin_per_group(), coutg = s.cout_per_group();
+  const int64_t K = s.kh * s.kw * cg, M = s.n * s.oh * s.ow;
+  const bool transposed = coutg <= K, pointwise = is_pointwise(s);
+  Partials<T> partials{r, dw, db, s.w_size(), s.cout, transposed ? s.cout : 0};
   partials.zero();
 
   parallel_for(r, ceil_div(M, TP), [&](int64_t task, int thread) {
     const int64_t t0 = task * TP, tp = std::min(TP, M - t0);
-    T* tile = scratch_of<T>(r, thread, kTile, TP * K);
-    T* pa = scratch_of<T>(r, thread, kPackA, round_up(coutg, MR) * TP);
-    T* pb = scratch_of<T>(r, thread, kPackB, TP * NC);
     T* dw_part = partials.weights(thread);
     for (int64_t g = 0; g < G; ++g) {
-      im2col_nhwc(tile, 1, K, x, s, g, t0, tp, 0, K);
-      pack_a_block(pa, dy + t0 * s.cout + g * coutg, 1, s.cout, coutg, tp);
-      for (int64_t jc = 0; jc < K; jc += NC) {
-        const int64_t nc = std::min(NC, K - jc);
-        pack_b_block(pb, tile + jc, K, 1, nc, tp);
-        for (int64_t ic = 0; ic < coutg; ic += MC)
-          macro_kernel(std::min(MC, coutg - ic), nc, tp, pa + ic * TP, pb, dw_part + (g * coutg + ic) * K + jc, K, true,
+      // The im2col rows of the tile's pixels (tp x K, row stride ld): x itself for 1x1 layers.
+      const T* cols = x + t0 * s.c + g * cg;
+      int64_t ld = s.c;
+      if (!pointwise) {
+        T* tile = scratch_of<T>(r, thread, kTile, TP * K);
+        im2col_nhwc(tile, 1, K, x, s, g, t0, tp, 0, K);
+        cols = tile;
+        ld = K;
+      }
+      if (transposed) {
+        // dW_g^T [Coutg x K] += dY_g^T [Coutg x tp] * im2col [tp x K]
+        T* pa = scratch_of<T>(r, thread, kPackA, round_up(coutg, MR) * TP);
+        T* pb = scratch_of<T>(r, thread, kPackB, TP * NC);
+        pack_a_block(pa, dy + t0 * s.cout + g * coutg, 1, s.cout, coutg, tp);
+        for (int64_t jc = 0; jc < K; jc += NC) {
+          const int64_t nc = std::min(NC, K - jc);
+          pack_b_block(pb, cols + jc, ld, 1, nc, tp);
+          for (int64_t ic = 0; ic < coutg; ic += MC)
+            macro_kernel(std::min(MC, coutg - ic), nc, tp, pa + ic * TP, pb, dw_part + (g * coutg + ic) * K + jc, K, true,
+                         static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
+        }
+      } else {
+        // dW_g [K x Coutg] += im2col^T [K x tp] * dY_g [tp x Coutg]
+        T* pa = scratch_of<T>(r, thread, kPackA, MC * TP);
+        T* pb = scratch_of<T>(r, thread, kPackB, TP * round_up(coutg, NR));
+        pack_b_block(pb, dy + t0 * s.cout + g * coutg, s.cout, 1, coutg, tp);
+        for (int64_t ic = 0; ic < K; ic += MC) {
+          const int64_t mc = std::min(MC, K - ic);
+          pack_a_block(pa, cols + ic, 1, ld, mc, tp);
+          macro_kernel(mc, coutg, tp, pa, pb, dw_part + ic * s.cout + g * coutg, s.cout, true,
                        static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
+        }
       }
     }
     if (db) {
@@ -533,7 +557,7 @@ void conv2d_backward_filter_nhwc(const ConvShape& s, const T* dy, const T* x, T*
 
 // NCHW: dW_g^T [K x Coutg] += im2col [K x tp] * dY_g^T [tp x Coutg]; dW (OIHW) is [Cout x K].
 // The im2col tile, rows of TP = KC elements, is already an A block in the packed format (row r
-// at r*KC), so the large operand is not copied at all.
+// at r*KC), so it is not copied at all.
 template <class T>
 void conv2d_backward_filter_nchw(const ConvShape& s, const T* dy, const T* x, T* dw, T* db, Runner& r) {
   constexpr int MR = Blocking<T>::MR;
