@@ -241,6 +241,52 @@ inline void depthwise_nhwc_filter_row(const ConvShape& s, const ColumnRanges& co
   }
 }
 
+// The same for a kernel KW wide known at compile time, all KW taps of a kernel row at once: each
+// dY vector loaded serves KW FMAs (the one-tap kernel loads x and dY for every FMA). Each tap
+// still sums its columns in ascending order into its own accumulator, so the bits are the same.
+template <class T, int64_t W, int64_t CV, int KW>
+inline void depthwise_nhwc_filter_row_taps(const ConvShape& s, const ColumnRanges& columns, const T* x_img,
+                                           const T* dy_row, T* dw, int64_t oh, int64_t kh_begin, int64_t kh_end,
+                                           int64_t c) {
+  using V = Lanes<T, W>;
+  int64_t lo[KW], hi[KW];
+  for (int kw = 0; kw < KW; ++kw) columns.get(kw, lo[kw], hi[kw]);
+  int64_t first = lo[0], last = hi[0], inner_lo = lo[0], inner_hi = hi[0];
+  for (int kw = 1; kw < KW; ++kw) {
+    first = std::min(first, lo[kw]), last = std::max(last, hi[kw]);
+    inner_lo = std::max(inner_lo, lo[kw]), inner_hi = std::min(inner_hi, hi[kw]);
+  }
+  inner_lo = std::min(std::max(inner_lo, first), last);
+  inner_hi = std::max(inner_hi, inner_lo);
+  const int64_t column_step = s.stride_w * s.c;
+  for (int64_t kh = kh_begin; kh < kh_end; ++kh) {
+    const T* x_row = x_img + (oh * s.stride_h - s.pad_top + kh * s.dilation_h) * s.w * s.c + c;
+    V acc[KW][CV] = {};
+    // Columns [first, last) in order; all taps are inside the image on [inner_lo, inner_hi).
+    auto columns_from = [&](int64_t begin, int64_t end, auto checked) {
+      for (int64_t ow = begin; ow < end; ++ow) {
+        const T* gp = dy_row + ow * s.cout + c;
+        V g[CV];
+        for (int64_t v = 0; v < CV; ++v) g[v] = load_lanes<T, W>(gp + v * W);
+        const T* xp = x_row + ow * column_step - s.pad_left * s.c;
+#pragma GCC unroll 8
+        for (int kw = 0; kw < KW; ++kw) {
+          if (decltype(checked)::value && (ow < lo[kw] || ow >= hi[kw])) continue;
+          const T* xk = xp + kw * s.dilation_w * s.c;
+          for (int64_t v = 0; v < CV; ++v) acc[kw][v] = fmadd(load_lanes<T, W>(xk + v * W), g[v], acc[kw][v]);
+        }
+      }
+    };
+    columns_from(first, inner_lo, std::true_type());
+    columns_from(inner_lo, inner_hi, std::false_type());
+    columns_from(inner_hi, last, std::true_type());
+    for (int kw = 0; kw < KW; ++kw) {
+      T* dst = dw + (kh * s.kw + kw) * s.cout + c;
+      for (int64_t v = 0; v < CV; ++v) store_lanes<T, W>(dst + v * W, load_lanes<T, W>(dst + v * W) + acc[kw][v]);
+    }
+  }
+}
+
 template <class T>
 void depthwise_nhwc_backward_filter(const ConvShape& s, const T* dy, const T* x, Partials<T>& partials, bool bias, Runner& r) {
   constexpr int64_t L = kLanes<T>;
@@ -253,6 +299,9 @@ void depthwise_nhwc_backward_filter(const ConvShape& s, const T* dy, const T* x,
     const T* dy_row = dy + row * s.ow * s.cout;
     T* dw = partials.weights(thread);
     int64_t c = 0;
+    if (s.kw == 3)
+      for (; c + kDepthwisePixelVectors * L <= s.c; c += kDepthwisePixelVectors * L)
+        depthwise_nhwc_filter_row_taps<T, L, kDepthwisePixelVectors, 3>(s, columns, x_img, dy_row, dw, oh, kh_begin, kh_end, c);
     for (; c + kDepthwiseVectors * L <= s.c; c += kDepthwiseVectors * L)
       depthwise_nhwc_filter_row<T, L, kDepthwiseVectors>(s, columns, x_img, dy_row, dw, oh, kh_begin, kh_end, c);
     for (; c + L <= s.c; c += L) depthwise_nhwc_filter_row<T, L, 1>(s, columns, x_img, dy_row, dw, oh, kh_begin, kh_end, c);
