@@ -16,10 +16,10 @@ import {
   checkTensor,
   Conv2dOptions,
   convOutputAxes,
-  OutputOptions,
   convOutputShape,
   convParams,
   dtypeOf,
+  OutputOptions,
   padOutputShape,
   padParams,
   Pair,
@@ -167,8 +167,8 @@ function output(op: string, name: string, shape: number[], dtype: DType, layout:
 
 /**
  * A forward's output: options.out when given (it must have exactly the output's shape, dtype and
- * layout; the kernel refuses one that shares memory with an input), else a new tensor. Writing
- * into the same array call after call keeps it in cache and spares the allocation.
+ * layout, and share no memory with an input; the addon re-checks that), else a new tensor.
+ * Writing into the same array call after call keeps it in cache and spares the allocation.
  */
 function forwardOutput(
   op: string,

@@ -132,7 +132,7 @@ void copy_run(T* dest, const T* src, int64_t n) {
 }
 
 // dest[j] = inside[j] ? src[index[j]] : 0 for j < n, where every index[j] is a valid offset into
-// src (0 where inside[j] is 0): masked hardware gathers where there are any, so that narrow
+// src (0 where inside[j] is 0): masked AVX-512 gathers where the ISA has them, so that narrow
 // im2col rows (the tiny layers' strided windows) cost no branch per element.
 template <class T>
 void gather_row(T* dest, const T* src, const LaneIndex<T>* index, const LaneIndex<T>* inside, int64_t n) {
