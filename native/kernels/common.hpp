@@ -121,7 +121,7 @@ class Runner {
   // allocation once warm). Slots let one op hold several buffers. Throws ERR_ALLOC.
   // thread == num_threads() names one extra, shared buffer per slot for the calling op.
   virtual void* scratch(int thread, int slot, size_t bytes) = 0;
-  static constexpr int kSlots = 6;
+  static constexpr int kSlots = 8;
 };
 
 template <class F>

@@ -52,7 +52,16 @@ T* scratch_of(Runner& r, int thread, int slot, int64_t elements) {
 }
 
 // Scratch slots used below.
-enum ScratchSlot { kPackedWeights = 0, kTile = 1, kPackA = 2, kPackB = 3, kPartialW = 4, kPartialB = 5 };
+enum ScratchSlot {
+  kPackedWeights = 0,
+  kTile = 1,
+  kPackA = 2,
+  kPackB = 3,
+  kPartialW = 4,
+  kPartialB = 5,
+  kBand = 6,
+  kRuns = 7
+};
 
 // Zero rows [rows, MR) of an A panel (the micro-kernel always computes MR rows).
 template <class T>
@@ -105,11 +114,11 @@ void pack_b_block(T* dest, const T* src, int64_t rs, int64_t cs, int64_t cols, i
     pack_b_panel(dest + j * kc, src + j * cs, rs, cs, int(std::min<int64_t>(NR, cols - j)), kc);
 }
 
-// C[mc x nc] (+)= packed A block * packed B block. Bias (first k block only): bias_m[i] per
-// row and/or bias_n[j] per column.
-template <class T>
-void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const T* pa, const T* pb, T* c, int64_t ldc, bool accumulate,
-                  const T* bias_m, const T* bias_n) {
+// C[mc x nc] (+)= A * packed B block, where a_rows(i) is the micro-kernel's view (ARows) of
+// rows i .. i+MR-1 of A. Bias (first k block only): bias_m[i] per row and/or bias_n[j] per column.
+template <class T, class ARowsOf>
+void macro_kernel_rows(int64_t mc, int64_t nc, int64_t kc, ARowsOf&& a_rows, const T* pb, T* c, int64_t ldc,
+                       bool accumulate, const T* bias_m, const T* bias_n) {
   constexpr int MR = Blocking<T>::MR;
   constexpr int NR = Blocking<T>::NR;
   for (int64_t j = 0; j < nc; j += NR) {
@@ -117,10 +126,20 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const T* pa, const T* pb, 
     const T* b_panel = pb + j * kc;
     for (int64_t i = 0; i < mc; i += MR) {
       const int mr = int(std::min<int64_t>(MR, mc - i));
-      Ukernel<T>::run(kc, pa + i * Blocking<T>::KC, b_panel, c + i * ldc + j, ldc, mr, nr, accumulate,
-                      bias_m ? bias_m + i : nullptr, bias_n ? bias_n + j : nullptr);
+      Ukernel<T>::run(a_rows(i), b_panel, c + i * ldc + j, ldc, mr, nr, accumulate, bias_m ? bias_m + i : nullptr,
+                      bias_n ? bias_n + j : nullptr);
     }
   }
+}
+
+// The same for a packed A block (consecutive MR panels).
+template <class T>
+void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const T* pa, const T* pb, T* c, int64_t ldc, bool accumulate,
+                  const T* bias_m, const T* bias_n) {
+  const KRun whole{0, kc};
+  macro_kernel_rows(
+      mc, nc, kc, [&](int64_t i) { return ARows<T>{pa + i * Blocking<T>::KC, Blocking<T>::KC, &whole, 1}; }, pb, c, ldc,
+      accumulate, bias_m, bias_n);
 }
 
 // Packs a whole strided matrix B[K x N] in KC-deep blocks: block kb (rows k0..k0+kc) starts at

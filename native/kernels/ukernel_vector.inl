@@ -1,30 +1,40 @@
 // Register-blocked micro-kernel for a SIMD ISA, written once over a vector-traits class V
 // (V::T element type, V::L lanes, load/store/fmadd/add/set1/zero). The C tile is MR rows x two
 // vectors, held in 2*MR registers for the whole k loop; each k step loads two vectors of the
-// packed B panel and broadcasts one element from each of the MR rows of the A panel (constant
-// offsets i*KC, so the broadcasts need no address arithmetic). Interface: see
-// ukernel_generic.inl.
+// packed B panel and broadcasts one element from each of the MR rows of A. The rows are read
+// through ceil(MR/3) base pointers, row 3g+m at base g plus m*lda, so that every broadcast is
+// one base+index address (the compiler folds it into the FMA) and the pointers fit in
+// registers. Interface: see ukernel_generic.inl.
 template <class V, int Rows>
 struct VectorUkernel {
   using T = typename V::T;
   using Vec = typename V::Vec;
   static constexpr int MR = Rows;
   static constexpr int NR = 2 * V::L;
-  // A panel row stride: one B panel (KC*NR elements) fills about 32 KiB of L1.
+  // Packed A panel row stride and k block: one B panel (KC*NR elements) fills about 32 KiB of L1.
   static constexpr int64_t KC = std::min<int64_t>(512, std::max<int64_t>(64, 32768 / (NR * int64_t(sizeof(T)))));
 
-  static void run(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int mr, int nr, bool accumulate,
+  static void run(const ARows<T>& rows, const T* b, T* c, int64_t ldc, int mr, int nr, bool accumulate,
                   const T* bias_m, const T* bias_n) {
+    constexpr int kBases = (MR + 2) / 3;
+    const int64_t lda = rows.lda;
     Vec acc0[MR], acc1[MR];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) acc0[i] = acc1[i] = V::zero();
-    for (int64_t k = 0; k < kc; ++k, ++a, b += NR) {
-      const Vec b0 = V::load(b), b1 = V::load(b + V::L);
+    for (int r = 0; r < rows.nruns; ++r) {
+      const T* base[kBases];
+#pragma GCC unroll 8
+      for (int g = 0; g < kBases; ++g) base[g] = rows.a + rows.runs[r].offset + 3 * g * lda;
+      for (int64_t k = rows.runs[r].length; k > 0; --k, b += NR) {
+        const Vec b0 = V::load(b), b1 = V::load(b + V::L);
 #pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i) {
-        const Vec ai = V::set1(a[i * KC]);
-        acc0[i] = V::fmadd(ai, b0, acc0[i]);
-        acc1[i] = V::fmadd(ai, b1, acc1[i]);
+        for (int i = 0; i < MR; ++i) {
+          const Vec ai = V::set1(base[i / 3][(i % 3) * lda]);
+          acc0[i] = V::fmadd(ai, b0, acc0[i]);
+          acc1[i] = V::fmadd(ai, b1, acc1[i]);
+        }
+#pragma GCC unroll 8
+        for (int g = 0; g < kBases; ++g) ++base[g];
       }
     }
     alignas(64) T tile[NR];

@@ -182,6 +182,10 @@ std::vector<ConvShape> shapes(std::mt19937& rng) {
                          {2, 40, 6, 5, 40, 3, 1, 1, 40, 1},  {1, 5, 6, 40, 9, 3, 1, 1, 1, 1},
                          {2, 3, 7, 50, 4, 3, 2, 2, 1, 2},    {2, 1, 12, 12, 6, 5, 1, 2, 1, 1},
                          {1, 2, 3, 40, 2, 33, 1, 16, 2, 1},
+                         // The NHWC GEMM forward's input bands: groups, dilation and stride with
+                         // output rows of 15 pixels (panels straddling rows), 5 and 33.
+                         {2, 10, 9, 31, 40, 3, 2, 2, 2, 2},  {3, 6, 20, 9, 36, 2, 2, 1, 2, 1},
+                         {1, 5, 4, 33, 17, 1, 1, 0, 1, 1},   {2, 8, 7, 16, 34, 4, 1, 3, 1, 1},
                          // Depthwise with enough channels for the register-blocked NHWC kernels'
                          // 4-vector, 1-vector and scalar channel blocks; padding beyond the
                          // kernel's reach gives dx a negative padding.
@@ -199,7 +203,7 @@ std::vector<ConvShape> shapes(std::mt19937& rng) {
     ConvShape s;
     s.groups = pick(1, 3);
     s.c = s.groups * pick(1, 5);
-    s.cout = s.groups * pick(1, 6);
+    s.cout = s.groups * pick(1, 24);  // above 16 per group: the GEMM paths
     s.n = pick(1, 3), s.h = pick(1, 12), s.w = pick(1, 12), s.kh = pick(1, 4), s.kw = pick(1, 4);
     s.stride_h = pick(1, 3), s.stride_w = pick(1, 3), s.dilation_h = pick(1, 2), s.dilation_w = pick(1, 2);
     s.pad_top = pick(0, 3), s.pad_left = pick(0, 3), s.pad_bottom = pick(0, 3), s.pad_right = pick(0, 3);
