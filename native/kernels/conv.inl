@@ -485,6 +485,37 @@ void conv2d_backward_input_nhwc(const ConvShape& s, const T* dy, const T* w, T* 
   });
 }
 
+// With stride 1, dx is the forward convolution of dY (padded by dilation*(K-1) - pad) with the
+// weights flipped in space and with in and out channels swapped: the banded NHWC forward then
+// computes each dx pixel once, with no col2im pass and no zero fill of dx. Applies when that
+// padding is not negative on any side.
+inline bool backward_input_as_forward(const ConvShape& s) {
+  const int64_t reach_h = (s.kh - 1) * s.dilation_h, reach_w = (s.kw - 1) * s.dilation_w;
+  return s.layout == Layout::NHWC && s.stride_h == 1 && s.stride_w == 1 && s.pad_top <= reach_h &&
+         s.pad_bottom <= reach_h && s.pad_left <= reach_w && s.pad_right <= reach_w;
+}
+
+template <class T>
+void conv2d_backward_input_nhwc_as_forward(const ConvShape& s, const T* dy, const T* w, T* dx, Runner& r) {
+  const int64_t cg = s.cin_per_group(), coutg = s.cout_per_group(), taps = s.kh * s.kw;
+  ConvShape t = s;
+  t.h = s.oh, t.w = s.ow, t.c = s.cout, t.oh = s.h, t.ow = s.w, t.cout = s.c;
+  t.pad_top = (s.kh - 1) * s.dilation_h - s.pad_top, t.pad_bottom = (s.kh - 1) * s.dilation_h - s.pad_bottom;
+  t.pad_left = (s.kw - 1) * s.dilation_w - s.pad_left, t.pad_right = (s.kw - 1) * s.dilation_w - s.pad_right;
+  // t's HWIO weights: (tap, co, g*Cg + ci) = w(taps-1-tap, ci, g*Coutg + co), w being [taps][Cg][Cout].
+  T* flipped = scratch_of<T>(r, r.num_threads(), kTile, s.w_size());
+  parallel_for(r, taps, [&](int64_t tap, int) {
+    const T* src = w + (taps - 1 - tap) * cg * s.cout;
+    T* dst = flipped + tap * coutg * s.c;
+    for (int64_t g = 0; g < s.groups; ++g)
+      for (int64_t co = 0; co < coutg; ++co)
+        for (int64_t ci = 0; ci < cg; ++ci) dst[co * s.c + g * cg + ci] = src[ci * s.cout + g * coutg + co];
+  });
+  T* packed = scratch_of<T>(r, r.num_threads(), kPackedWeights, gemm_forward_weights_size<T>(t));
+  pack_gemm_forward_weights(t, flipped, packed, r);
+  conv2d_forward_nhwc(t, dy, packed, static_cast<const T*>(nullptr), dx, r);
+}
+
 template <class T>
 void conv2d_backward_input_nchw(const ConvShape& s, const T* dy, const T* w, T* dx, Runner& r) {
   const int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC, NC = Blocking<T>::NC;
@@ -730,6 +761,8 @@ void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, R
       direct_backward_input(s, dy, w, dx, r);
     else if (is_depthwise(s))
       depthwise_backward_input(s, dy, w, dx, r);
+    else if (backward_input_as_forward(s))
+      conv2d_backward_input_nhwc_as_forward(s, dy, w, dx, r);
     else if (s.layout == Layout::NHWC)
       conv2d_backward_input_nhwc(s, dy, w, dx, r);
     else
