@@ -3,7 +3,8 @@
 // C[M x N] (row-major, row stride ldc) = A[M x K] * B[K x N], blocked BLIS-style:
 // - A is packed into panels of MR rows of stride KC: element (i, k) of a panel at a[i*KC + k];
 //   rows past M are zero. A block of mc rows is ceil(mc/MR) consecutive panels of MR*KC
-//   elements. Rows contiguous in k make im2col of NHWC pixels a plain copy.
+//   elements. The micro-kernel takes its A rows as an ARows view, so a caller whose rows
+//   already lie in memory at a fixed stride (the NHWC forward's input bands) skips the packing.
 // - B is packed into panels of NR columns: element (k, j) at b[k*NR + j]; columns past N are
 //   zero. A block of nc columns is ceil(nc/NR) panels of kc*NR elements.
 // The micro-kernel keeps an MR x NR tile of C in registers; the macro-kernel walks the B panels
