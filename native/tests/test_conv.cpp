@@ -186,6 +186,9 @@ std::vector<ConvShape> shapes(std::mt19937& rng) {
                          // output rows of 15 pixels (panels straddling rows), 5 and 33.
                          {2, 10, 9, 31, 40, 3, 2, 2, 2, 2},  {3, 6, 20, 9, 36, 2, 2, 1, 2, 1},
                          {1, 5, 4, 33, 17, 1, 1, 0, 1, 1},   {2, 8, 7, 16, 34, 4, 1, 3, 1, 1},
+                         // NHWC dW with channels per group a multiple of the B panel width: the
+                         // im2col is written straight into the panels (K = 576 spans two NC blocks).
+                         {2, 64, 7, 9, 40, 3, 2, 1, 1, 2},   {1, 64, 6, 7, 48, 3, 1, 2, 2, 1},
                          // Depthwise with enough channels for the register-blocked NHWC kernels'
                          // 4-vector, 1-vector and scalar channel blocks; padding beyond the
                          // kernel's reach gives dx a negative padding.
