@@ -43,6 +43,7 @@
         "native/kernels/shapes.cpp",
         "native/kernels/isa_generic.cpp",
         "native/runtime/dispatch.cpp",
+        "native/runtime/large_pages.cpp",
         "native/runtime/thread_pool.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

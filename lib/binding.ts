@@ -45,6 +45,8 @@ export interface NativeBinding {
   reluBackward(y: FloatArray, dy: FloatArray, dx: FloatArray): void;
   /** One Adam update in place; params = [beta1, beta2, stepSize, rootCorrection, eps, weightDecay]. */
   adam(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, params: number[]): void;
+  /** Asks the OS for huge pages behind a new, not yet written buffer of 32 MiB or more. */
+  adviseLargePages(buffer: ArrayBuffer): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   isa(): string;
@@ -71,7 +73,7 @@ const KERNELS: readonly KernelName[] = [
   'zeroPad',
   'gemm',
 ];
-const UTILITIES = ['conv2dPackedWeightsLength', 'conv2dPackWeights', 'relu', 'reluBackward', 'adam', 'setNumThreads', 'getNumThreads', 'isa', 'supportedIsas', 'buildInfo'] as const;
+const UTILITIES = ['conv2dPackedWeightsLength', 'conv2dPackWeights', 'relu', 'reluBackward', 'adam', 'adviseLargePages', 'setNumThreads', 'getNumThreads', 'isa', 'supportedIsas', 'buildInfo'] as const;
 
 // dist/binding.js -> package root.
 const PACKAGE_ROOT = path.resolve(__dirname, '..');

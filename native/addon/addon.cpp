@@ -20,6 +20,7 @@
 
 #include "../kernels/kernels.hpp"
 #include "../runtime/dispatch.hpp"
+#include "../runtime/large_pages.hpp"
 #include "../runtime/thread_pool.hpp"
 
 namespace convkit {
@@ -662,6 +663,19 @@ Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
   });
 }
 
+// Advises huge pages for a new ArrayBuffer of kLargePageMinBytes or more, before anything writes
+// it (see large_pages.hpp); smaller buffers are left alone.
+Napi::Value advise_large_pages_js(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    if (info.Length() != 1 || !info[0].IsArrayBuffer())
+      throw Error("ERR_ARG", "adviseLargePages expects an ArrayBuffer, got " +
+                                 (info.Length() ? describe(info[0]) : std::string("nothing")));
+    Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
+    if (buffer.ByteLength() >= kLargePageMinBytes) advise_large_pages(buffer.Data(), buffer.ByteLength());
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value get_num_threads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), global_pool().num_threads());
 }
@@ -739,6 +753,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   add("pool2dBackwardAsync", async_entry<parse_pool2d_backward>);
   add("zeroPadAsync", async_entry<parse_zero_pad>);
   add("gemmAsync", async_entry<parse_gemm>);
+  add("adviseLargePages", advise_large_pages_js);
   add("setNumThreads", set_num_threads);
   add("getNumThreads", get_num_threads);
   add("isa", isa);
