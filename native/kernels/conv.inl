@@ -617,17 +617,27 @@ struct Partials {
     for (int t = 0; t < threads; ++t) parts[t] = weights(t);
     if (transposed_rows > 0) {
       // dw[j][i] = sum over threads of part[i][j], in 32x32 tiles so both sides stay in cache.
-      const int64_t rows = transposed_rows, cols = w_size / rows, tile = 32;
+      constexpr int64_t tile = 32;
+      const int64_t rows = transposed_rows, cols = w_size / rows;
       const int64_t row_tiles = ceil_div(rows, tile), col_tiles = ceil_div(cols, tile);
       parallel_for(r, row_tiles * col_tiles, [&](int64_t task, int) {
         const int64_t i0 = task / col_tiles * tile, j0 = task % col_tiles * tile;
         const int64_t i1 = std::min(rows, i0 + tile), j1 = std::min(cols, j0 + tile);
-        for (int64_t j = j0; j < j1; ++j)
-          for (int64_t i = i0; i < i1; ++i) {
-            T sum = parts[0][i * cols + j];
-            for (int t = 1; t < threads; ++t) sum += parts[t][i * cols + j];
-            dw[j * rows + i] = sum;
+        // Summed along the partials' rows (contiguous, vectorised) into a tile in L1, then
+        // written out transposed: strided loads straight from the partials were 10% of the
+        // two-thread backward of the 3x3 C256 layer.
+        T sums[tile][tile];
+        for (int64_t i = i0; i < i1; ++i) {
+          T* row = sums[i - i0];
+          const T* first = parts[0] + i * cols;
+          for (int64_t j = j0; j < j1; ++j) row[j - j0] = first[j];
+          for (int t = 1; t < threads; ++t) {
+            const T* part = parts[t] + i * cols;
+            for (int64_t j = j0; j < j1; ++j) row[j - j0] += part[j];
           }
+        }
+        for (int64_t j = j0; j < j1; ++j)
+          for (int64_t i = i0; i < i1; ++i) dw[j * rows + i] = sums[i - i0][j - j0];
       });
     } else {
       const int64_t chunk = 1 << 14, chunks = ceil_div(w_size, chunk);
