@@ -88,25 +88,15 @@ void im2col_nhwc(T* dest, int64_t ld_k, int64_t ld_i, const T* x, const ConvShap
 }
 
 // The im2col columns k0 .. k0+kc-1 of pixels p0 .. p0+rows-1 as GEMM B panels (NR columns
-// each, row i of a panel at i*NR, the last panel's columns past kc zero), as pack_b_block
-// would lay out the im2col tile.
+// each, row i of a panel at i*NR), as pack_b_block would lay out the im2col tile. Needs Cg, k0
+// and kc to be multiples of NR, so that each panel is NR channels of one tap; it is filled pixel
+// by pixel, one panel at a time (the panels lie NR*rows elements apart, so writing them all per
+// pixel thrashes L1's sets).
 template <class T>
 void im2col_nhwc_b_panels(T* dest, const T* x, const ConvShape& s, int64_t g, int64_t p0, int64_t rows, int64_t k0,
                           int64_t kc) {
   constexpr int NR = Blocking<T>::NR;
   const int64_t cg = s.cin_per_group();
-  if (cg % NR != 0 || k0 % NR != 0 || kc % NR != 0) {
-    for (int64_t j = 0; j < kc; j += NR) {
-      T* panel = dest + j * rows;
-      const int64_t width = std::min<int64_t>(NR, kc - j);
-      im2col_nhwc(panel, 1, NR, x, s, g, p0, rows, k0 + j, width);
-      if (width < NR)
-        for (int64_t i = 0; i < rows; ++i) std::memset(panel + i * NR + width, 0, sizeof(T) * size_t(NR - width));
-    }
-    return;
-  }
-  // Each panel is NR channels of one tap: filled pixel by pixel, one panel at a time (the
-  // panels lie NR*rows elements apart, so writing them all per pixel thrashes L1's sets).
   for (int64_t j = 0; j < kc; j += NR) {
     const int64_t tap = (k0 + j) / cg, ci = (k0 + j) % cg;
     const int64_t dh = tap / s.kw * s.dilation_h - s.pad_top, dw = tap % s.kw * s.dilation_w - s.pad_left;
@@ -671,6 +661,9 @@ void conv2d_backward_filter_nhwc(const ConvShape& s, const T* dy, const T* x, T*
   const int64_t G = s.groups, cg = s.cin_per_group(), coutg = s.cout_per_group();
   const int64_t K = s.kh * s.kw * cg, M = s.n * s.oh * s.ow;
   const bool transposed = coutg <= K, pointwise = is_pointwise(s);
+  // dW^T with whole B panels per tap: the im2col goes straight into the panels, no tile (the
+  // 3x3 C256 layer's would be 2.4 MB). NC being a multiple of NR, every block starts on a panel.
+  const bool direct_panels = transposed && !pointwise && cg % NR == 0;
   Partials<T> partials{r, dw, db, s.w_size(), s.cout, transposed ? s.cout : 0};
   partials.zero();
 
@@ -678,32 +671,31 @@ void conv2d_backward_filter_nhwc(const ConvShape& s, const T* dy, const T* x, T*
     const int64_t t0 = task * TP, tp = std::min(TP, M - t0);
     T* dw_part = partials.weights(thread);
     for (int64_t g = 0; g < G; ++g) {
+      // The im2col rows of the tile's pixels (tp x K, row stride ld): x itself for 1x1 layers.
+      const T* cols = x + t0 * s.c + g * cg;
+      int64_t ld = s.c;
+      if (!pointwise && !direct_panels) {
+        T* tile = scratch_of<T>(r, thread, kTile, TP * K);
+        im2col_nhwc(tile, 1, K, x, s, g, t0, tp, 0, K);
+        cols = tile;
+        ld = K;
+      }
       if (transposed) {
-        // dW_g^T [Coutg x K] += dY_g^T [Coutg x tp] * im2col [tp x K]. The B panels are the
-        // im2col written straight in panel order (no tile: the C256 layer's would be 2.4 MB).
+        // dW_g^T [Coutg x K] += dY_g^T [Coutg x tp] * im2col [tp x K]
         T* pa = scratch_of<T>(r, thread, kPackA, round_up(coutg, MR) * TP);
         T* pb = scratch_of<T>(r, thread, kPackB, TP * NC);
         pack_a_block(pa, dy + t0 * s.cout + g * coutg, 1, s.cout, coutg, tp);
         for (int64_t jc = 0; jc < K; jc += NC) {
           const int64_t nc = std::min(NC, K - jc);
-          if (pointwise)
-            pack_b_block(pb, x + t0 * s.c + g * cg + jc, s.c, 1, nc, tp);
-          else
+          if (direct_panels)
             im2col_nhwc_b_panels(pb, x, s, g, t0, tp, jc, nc);
+          else
+            pack_b_block(pb, cols + jc, ld, 1, nc, tp);
           for (int64_t ic = 0; ic < coutg; ic += MC)
             macro_kernel(std::min(MC, coutg - ic), nc, tp, pa + ic * TP, pb, dw_part + (g * coutg + ic) * K + jc, K, true,
                          static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
         }
       } else {
-        // The im2col rows of the tile's pixels (tp x K, row stride ld): x itself for 1x1 layers.
-        const T* cols = x + t0 * s.c + g * cg;
-        int64_t ld = s.c;
-        if (!pointwise) {
-          T* tile = scratch_of<T>(r, thread, kTile, TP * K);
-          im2col_nhwc(tile, 1, K, x, s, g, t0, tp, 0, K);
-          cols = tile;
-          ld = K;
-        }
         // dW_g [K x Coutg] += im2col^T [K x tp] * dY_g [tp x Coutg]
         T* pa = scratch_of<T>(r, thread, kPackA, MC * TP);
         T* pb = scratch_of<T>(r, thread, kPackB, TP * round_up(coutg, NR));
