@@ -8,7 +8,7 @@ import { callNative } from './binding';
 
 /** Below this many bytes a zeroed array is as cheap as any other. */
 const UNINITIALIZED_MIN_BYTES = 1 << 16;
-/** From this many bytes up, huge pages (kLargePageMinBytes in the addon). */
+/** From this many bytes up, malloc maps each buffer afresh: those get huge pages. */
 const LARGE_PAGES_MIN_BYTES = 32 * 1024 * 1024;
 
 type ArrayConstructor = Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor;

@@ -45,7 +45,7 @@ export interface NativeBinding {
   reluBackward(y: FloatArray, dy: FloatArray, dx: FloatArray): void;
   /** One Adam update in place; params = [beta1, beta2, stepSize, rootCorrection, eps, weightDecay]. */
   adam(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, params: number[]): void;
-  /** Asks the OS for huge pages behind a new, not yet written buffer of 32 MiB or more. */
+  /** Asks the OS for huge pages behind a new, not yet written buffer (alloc.ts calls it from 32 MiB up). */
   adviseLargePages(buffer: ArrayBuffer): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;

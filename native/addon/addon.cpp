@@ -663,15 +663,15 @@ Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
   });
 }
 
-// Advises huge pages for a new ArrayBuffer of kLargePageMinBytes or more, before anything writes
-// it (see large_pages.hpp); smaller buffers are left alone.
+// Advises huge pages for a new ArrayBuffer, before anything writes it (see large_pages.hpp); a
+// buffer holding no whole 2 MiB page is left alone.
 Napi::Value advise_large_pages_js(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     if (info.Length() != 1 || !info[0].IsArrayBuffer())
       throw Error("ERR_ARG", "adviseLargePages expects an ArrayBuffer, got " +
                                  (info.Length() ? describe(info[0]) : std::string("nothing")));
     Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
-    if (buffer.ByteLength() >= kLargePageMinBytes) advise_large_pages(buffer.Data(), buffer.ByteLength());
+    advise_large_pages(buffer.Data(), buffer.ByteLength());
     return info.Env().Undefined();
   });
 }

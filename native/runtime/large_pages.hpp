@@ -2,16 +2,13 @@
 // most 32 MiB) afresh, and the OS then faults it in one 4 KiB page at a time on first write: on
 // this project's VMs a 51 MB float64 output took about 180 ms of page faults against 23 ms of
 // arithmetic. Advised to use transparent huge pages before it is first written, the same
-// memory faults in 2 MiB at a time, in a few milliseconds.
+// memory faults in 2 MiB at a time, in about 7 ms. Which outputs are advised is lib/alloc.ts's
+// choice (32 MiB and up: smaller ones come from malloc's heap, which reuses freed memory).
 #pragma once
 
 #include <cstddef>
 
 namespace convkit {
-
-// Outputs of at least this many bytes are advised; smaller ones come from malloc's heap, which
-// reuses freed memory for them.
-constexpr size_t kLargePageMinBytes = size_t(32) << 20;
 
 // Asks the OS to back the whole 2 MiB pages inside [data, data + bytes) with huge pages when they
 // are first touched. Advice only: it changes no contents, and does nothing where the OS has no
