@@ -49,6 +49,9 @@ export interface NativeBinding {
   adviseLargePages(buffer: ArrayBuffer): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /** The limit on one native buffer (workspace or scratch), in bytes: an integer in [1, 2^53 - 1]. */
+  setMemoryLimit(bytes: number): void;
+  getMemoryLimit(): number;
   isa(): string;
   supportedIsas(): string[];
   buildInfo(): Record<string, unknown>;

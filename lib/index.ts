@@ -4,6 +4,7 @@ export type { ErrorCode } from './errors';
 export { Tensor, tensor } from './tensor';
 export type { DType, FloatArray, Layout, NestedArray, TensorLike, TensorOptions } from './tensor';
 export { MAX_ELEMENTS } from './shapes';
+export { getMemoryLimit, setMemoryLimit } from './alloc';
 export type { Conv2dOptions, OutputOptions, Pair, Pool2dOptions, PoolMode } from './shapes';
 export { Conv2dCache, LinearCache, Pool2dCache } from './caches';
 export { PackedConv2dWeights } from './packed';

@@ -1,7 +1,7 @@
 // The public ops. Each op is a plan function that validates its arguments, allocates its outputs
 // and says which native kernels to call; the sync API runs the plan with the blocking kernels and
 // `async` runs the same plan with their libuv twins. Validation therefore exists once.
-import { outputArray } from './alloc';
+import { allocateOutput } from './alloc';
 import { callNative, KernelName, native, NativeBinding } from './binding';
 import { Conv2dCache, LinearCache, Pool2dCache } from './caches';
 import { ConvkitError, describe, fail, fromNative } from './errors';
@@ -145,19 +145,11 @@ async function runAsync<R>(plan: () => Plan<R>): Promise<R> {
 }
 
 function allocate(op: string, name: string, dtype: DType, count: number): FloatArray {
-  try {
-    return outputArray(dtype === 'float64' ? Float64Array : Float32Array, count);
-  } catch (error) {
-    throw new ConvkitError('ERR_ALLOC', `${op}: could not allocate ${name} (${count} ${dtype} elements): ${(error as Error).message}`, { cause: error });
-  }
+  return allocateOutput(op, name, dtype === 'float64' ? Float64Array : Float32Array, count);
 }
 
 function allocateIndices(op: string, count: number): Int32Array {
-  try {
-    return outputArray(Int32Array, count);
-  } catch (error) {
-    throw new ConvkitError('ERR_ALLOC', `${op}: could not allocate the argmax (${count} int32 elements): ${(error as Error).message}`, { cause: error });
-  }
+  return allocateOutput(op, 'the argmax', Int32Array, count);
 }
 
 /** A new tensor of this shape, checked against the size limits before allocation. */

@@ -1,6 +1,7 @@
 // The Tensor type and the tensor() factory. A Tensor is a view: it never owns a copy of a typed
 // array it was given when the dtype already matches.
 import { ConvkitError, describe, fail } from './errors';
+import { allocateOutput } from './alloc';
 
 export type Layout = 'NHWC' | 'NCHW';
 export type DType = 'float32' | 'float64';
@@ -98,7 +99,8 @@ export function tensor(data: ArrayLike<number> | NestedArray | ArrayBufferView, 
     inferred = [values.length];
   } else if (Array.isArray(data)) {
     inferred = inferShape(data);
-    values = new (options.dtype === 'float64' ? Float64Array : Float32Array)(countOf(inferred));
+    // Checked first: a sparse array (new Array(2 ** 32 - 1)) must not buy gigabytes before failing.
+    values = allocateOutput(op, 'data', options.dtype === 'float64' ? Float64Array : Float32Array, countOf(inferred));
     flattenInto(data, inferred, 0, values, 0);
   } else {
     return fail('ERR_ARG', op, 'data', 'a Float32Array, a Float64Array, a number array or nested number arrays', data);

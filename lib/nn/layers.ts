@@ -15,6 +15,7 @@ import {
 } from '../ops';
 import type { ParameterGradients } from '../ops';
 import { checkOptions, checkTensor, Conv2dOptions, dtypeOf, pair, Pair, Pool2dOptions, PoolMode } from '../shapes';
+import { allocateOutput } from '../alloc';
 import { callNative } from '../binding';
 import { checkLayout, FloatArray, Layout, Tensor, TensorLike } from '../tensor';
 import { checkCount, checkDType, checkGenerator, Module, Parameter, ParameterOptions, takeCache, uniformArray } from './module';
@@ -114,12 +115,12 @@ export class Conv2d extends WeightedLayer<Conv2dCache> {
     const cinPerGroup = inChannels / groups;
     const bound = 1 / Math.sqrt(cinPerGroup * kh * kw);
     // Drawn in PyTorch's OIHW order, so that one seed gives the same filters in both layouts.
-    const oihw = uniformArray(dtype, outChannels * cinPerGroup * kh * kw, bound, generator);
+    const oihw = uniformArray(op, dtype, outChannels * cinPerGroup * kh * kw, bound, generator);
     this.weight =
       layout === 'NCHW'
         ? new Parameter(oihw, [outChannels, cinPerGroup, kh, kw], layout)
         : new Parameter(oihwToHwio(oihw, outChannels, cinPerGroup, kh, kw), [kh, kw, cinPerGroup, outChannels], layout);
-    this.bias = withBias ? new Parameter(uniformArray(dtype, outChannels, bound, generator), [outChannels], layout) : null;
+    this.bias = withBias ? new Parameter(uniformArray(op, dtype, outChannels, bound, generator), [outChannels], layout) : null;
     this.convOptions = { layout, stride: opts.stride, padding: opts.padding, dilation: opts.dilation, groups };
   }
 
@@ -211,8 +212,8 @@ export class Linear extends WeightedLayer<LinearCache> {
     const dtype = checkDType(op, opts.dtype);
     const generator = checkGenerator(op, opts.generator);
     const bound = 1 / Math.sqrt(inFeatures);
-    this.weight = new Parameter(uniformArray(dtype, outFeatures * inFeatures, bound, generator), [outFeatures, inFeatures]);
-    this.bias = checkBiasFlag(op, opts.bias) ? new Parameter(uniformArray(dtype, outFeatures, bound, generator), [outFeatures]) : null;
+    this.weight = new Parameter(uniformArray(op, dtype, outFeatures * inFeatures, bound, generator), [outFeatures, inFeatures]);
+    this.bias = checkBiasFlag(op, opts.bias) ? new Parameter(uniformArray(op, dtype, outFeatures, bound, generator), [outFeatures]) : null;
   }
 
   forward(x: TensorLike): Tensor {
@@ -251,7 +252,7 @@ export class ReLU extends Module {
   forward(x: TensorLike): Tensor {
     const input = checkTensor('nn.ReLU', 'x', x, '[...]', 'any');
     const source = input.data;
-    const result = this.inplace ? source : newLike(source);
+    const result = this.inplace ? source : newLike('nn.ReLU', 'output', source);
     callNative((binding) => binding.relu(source, result));
     const output = new Tensor(result, input.shape.slice(), carriedLayout(input));
     this.output = this.training ? output : null;
@@ -263,7 +264,7 @@ export class ReLU extends Module {
     this.output = null;
     const gradient = checkSameSize('nn.ReLU.backward', dOut, output).data;
     const kept = output.data;
-    const dx = this.inplace ? gradient : newLike(gradient);
+    const dx = this.inplace ? gradient : newLike('nn.ReLU.backward', 'dx', gradient);
     callNative((binding) => binding.reluBackward(kept, gradient, dx));
     return new Tensor(dx, output.shape.slice(), output.layout);
   }
@@ -342,8 +343,9 @@ export class Sequential extends Module {
   }
 }
 
-function newLike(data: FloatArray): FloatArray {
-  return data instanceof Float64Array ? new Float64Array(data.length) : new Float32Array(data.length);
+/** An output the size of `data` (the kernel writes all of it), checked against the memory limit. */
+function newLike(op: string, name: string, data: FloatArray): FloatArray {
+  return allocateOutput(op, name, data instanceof Float64Array ? Float64Array : Float32Array, data.length);
 }
 
 /** dOut must have the forward output's shape and dtype. */

@@ -1,6 +1,7 @@
 // Softmax and cross-entropy fused: the gradient with respect to the logits is simply
 // (softmax - onehot) / N, and the log-sum-exp is taken after subtracting each row's maximum so
 // that large logits cannot overflow.
+import { allocateOutput } from '../alloc';
 import { ConvkitError, describe, fail } from '../errors';
 import { checkOptions, checkTensor, dtypeOf } from '../shapes';
 import { FloatArray, Tensor, TensorLike } from '../tensor';
@@ -34,7 +35,7 @@ export class CrossEntropyLoss {
     }
     if (targets.length !== n) throw new ConvkitError('ERR_SHAPE', `${op}: targets must have N = ${n} entries (one per row of logits), got ${targets.length}`);
     const x = input.data;
-    const grad: FloatArray = dtypeOf(x) === 'float64' ? new Float64Array(x.length) : new Float32Array(x.length);
+    const grad: FloatArray = allocateOutput(op, 'the gradient', dtypeOf(x) === 'float64' ? Float64Array : Float32Array, x.length);
     const scale = this.reduction === 'mean' ? 1 / n : 1;
     let total = 0;
     for (let row = 0; row < n; row++) {

@@ -1,5 +1,6 @@
 // The layer protocol: forward(x) keeps what backward needs (in training mode), backward(dOut)
 // sets the gradients of the layer's parameters and returns the gradient of its input.
+import { allocateOutput } from '../alloc';
 import { ConvkitError, fail } from '../errors';
 import { DType, FloatArray, Layout, Tensor, TensorLike } from '../tensor';
 import { defaultGenerator, Generator } from './random';
@@ -82,9 +83,9 @@ export function checkGenerator(op: string, generator: unknown): Generator {
   return generator;
 }
 
-/** `count` values uniform in [-bound, bound), in draw order. */
-export function uniformArray(dtype: DType, count: number, bound: number, generator: Generator): FloatArray {
-  const data = dtype === 'float64' ? new Float64Array(count) : new Float32Array(count);
+/** `count` values uniform in [-bound, bound), in draw order; `op` names the layer in a size error. */
+export function uniformArray(op: string, dtype: DType, count: number, bound: number, generator: Generator): FloatArray {
+  const data = allocateOutput(op, 'the parameters', dtype === 'float64' ? Float64Array : Float32Array, count);
   for (let i = 0; i < count; i++) data[i] = generator.uniform(-bound, bound);
   return data;
 }
