@@ -5,6 +5,7 @@ import { allocateOutput } from './alloc';
 import { callNative, KernelName, native, NativeBinding } from './binding';
 import { Conv2dCache, LinearCache, Pool2dCache } from './caches';
 import { ConvkitError, describe, fail, fromNative } from './errors';
+import { fieldOf } from './own';
 import { PackedConv2dWeights } from './packed';
 import {
   checkedCount,
@@ -177,7 +178,7 @@ function forwardOutput(
   if (given.shape.some((size, axis) => size !== shape[axis])) {
     throw new ConvkitError('ERR_SHAPE', `${op}: options.out must have the output's shape ${describe(shape)}, got ${describe(given.shape)}`);
   }
-  const own = (out as { layout?: unknown }).layout;
+  const own = given.layout;
   if (own !== undefined && own !== layout) fail('ERR_ARG', op, 'options.out.layout', `${describe(layout)} like the output`, own);
   const data = given.data;
   for (const [name, input] of inputs) {
@@ -189,7 +190,7 @@ function forwardOutput(
 
 /** Ops that always allocate their results refuse options.out rather than ignore it. */
 function refuseOut(op: string, options: object): void {
-  if ((options as OutputOptions).out !== undefined) fail('ERR_ARG', op, 'options.out', 'absent (only forwards write into a given output)', 'a value');
+  if (fieldOf(options, 'out') !== undefined) fail('ERR_ARG', op, 'options.out', 'absent (only forwards write into a given output)', 'a value');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,8 +223,8 @@ function checkBias(op: string, b: unknown, count: number, dtype: DType, rule: Bi
     data = b;
     shape = [b.length];
   } else if (typeof b === 'object' && !ArrayBuffer.isView(b)) {
-    ({ data } = b as TensorLike);
-    const given = (b as TensorLike).shape;
+    data = fieldOf(b, 'data');
+    const given = fieldOf(b, 'shape') as number[];
     if (!(data instanceof Float32Array || data instanceof Float64Array)) {
       return fail('ERR_DTYPE', op, 'b.data', 'a Float32Array or Float64Array', data);
     }

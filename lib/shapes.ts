@@ -2,6 +2,7 @@
 // Nothing here touches tensor data element by element, so validation costs the same for any size.
 import * as os from 'os';
 import { ConvkitError, describe, fail } from './errors';
+import { fieldOf, ownOptions } from './own';
 import { checkLayout, DType, FloatArray, Layout, TensorLike } from './tensor';
 
 export type Pair = number | [number, number];
@@ -57,13 +58,13 @@ export function dtypeOf(data: FloatArray): DType {
   return data instanceof Float64Array ? 'float64' : 'float32';
 }
 
-const NO_OPTIONS = {};
+const NO_OPTIONS = Object.freeze(Object.create(null) as object);
 
-/** The options object, `{}` when omitted. */
+/** A snapshot of the options' own properties, with no Object.prototype behind it (own.ts); empty when omitted. */
 export function checkOptions<T extends object>(op: string, options: T | undefined | null): Partial<T> {
   if (options === undefined || options === null) return NO_OPTIONS;
   if (typeof options !== 'object' || Array.isArray(options)) return fail('ERR_ARG', op, 'options', 'an object', options);
-  return options;
+  return ownOptions(options);
 }
 
 /**
@@ -74,7 +75,7 @@ export function resolveLayout(op: string, optionLayout: unknown, ...carriers: [s
   let layout: Layout | undefined = optionLayout === undefined ? undefined : checkLayout(op, optionLayout);
   let source = 'options.layout';
   for (const [name, value] of carriers) {
-    const own = (value as { layout?: unknown } | null | undefined)?.layout;
+    const own = fieldOf(value, 'layout');
     if (own === undefined) continue;
     checkLayout(op, own);
     if (layout === undefined) {
@@ -90,11 +91,14 @@ export function resolveLayout(op: string, optionLayout: unknown, ...carriers: [s
 /**
  * Checks a tensor argument of `rank` dimensions, 4 unless told (`axes` names them for messages;
  * 'any' accepts any rank from 1): a `{ data, shape }` with a Float32Array or Float64Array,
- * positive integer sizes and as many elements as the shape says.
+ * positive integer sizes and as many elements as the shape says. Returns its fields as read
+ * once (none of them inherited from Object.prototype).
  */
 export function checkTensor(op: string, name: string, value: unknown, axes: string, rank: number | 'any' = 4): TensorLike {
   if (value === null || typeof value !== 'object') return fail('ERR_ARG', op, name, 'a Tensor or { data, shape }', value);
-  const { data, shape } = value as TensorLike;
+  const data = fieldOf(value, 'data');
+  const shape = fieldOf(value, 'shape');
+  const layout = fieldOf(value, 'layout') as Layout | undefined;
   if (!(data instanceof Float32Array || data instanceof Float64Array)) {
     return fail('ERR_DTYPE', op, `${name}.data`, 'a Float32Array or Float64Array', data);
   }
@@ -108,7 +112,7 @@ export function checkTensor(op: string, name: string, value: unknown, axes: stri
   if (count !== data.length) {
     throw new ConvkitError('ERR_SHAPE', `${op}: ${name} has shape ${describe(shape)}, which needs ${count} elements, but ${name}.data has ${data.length}`);
   }
-  return value as TensorLike;
+  return { data, shape: shape as number[], layout };
 }
 
 /** Every entry a positive integer no larger than the native limit. */

@@ -2,6 +2,7 @@
 // array it was given when the dtype already matches.
 import { ConvkitError, describe, fail } from './errors';
 import { allocateOutput } from './alloc';
+import { ownOptions } from './own';
 
 export type Layout = 'NHWC' | 'NCHW';
 export type DType = 'float32' | 'float64';
@@ -89,18 +90,19 @@ export function checkLayout(op: string, layout: unknown): Layout {
 export function tensor(data: ArrayLike<number> | NestedArray | ArrayBufferView, shape?: readonly number[], options: TensorOptions = {}): Tensor {
   const op = 'tensor';
   if (options === null || typeof options !== 'object') fail('ERR_ARG', op, 'options', 'an object', options);
-  const layout = options.layout === undefined ? 'NHWC' : checkLayout(op, options.layout);
-  if (options.dtype !== undefined && !DTYPES.includes(options.dtype)) fail('ERR_ARG', op, 'options.dtype', "'float32' or 'float64'", options.dtype);
+  const { layout: layoutOption, dtype } = ownOptions(options);
+  const layout = layoutOption === undefined ? 'NHWC' : checkLayout(op, layoutOption);
+  if (dtype !== undefined && !DTYPES.includes(dtype)) fail('ERR_ARG', op, 'options.dtype', "'float32' or 'float64'", dtype);
 
   let values: FloatArray;
   let inferred: number[];
   if (ArrayBuffer.isView(data)) {
-    values = fromTypedArray(op, data, options.dtype);
+    values = fromTypedArray(op, data, dtype);
     inferred = [values.length];
   } else if (Array.isArray(data)) {
     inferred = inferShape(data);
     // Checked first: a sparse array (new Array(2 ** 32 - 1)) must not buy gigabytes before failing.
-    values = allocateOutput(op, 'data', options.dtype === 'float64' ? Float64Array : Float32Array, countOf(inferred));
+    values = allocateOutput(op, 'data', dtype === 'float64' ? Float64Array : Float32Array, countOf(inferred));
     flattenInto(data, inferred, 0, values, 0);
   } else {
     return fail('ERR_ARG', op, 'data', 'a Float32Array, a Float64Array, a number array or nested number arrays', data);
