@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'ERR_ISA'
   | 'ERR_INTERNAL'
   | 'ERR_CACHE'
+  | 'ERR_IO'
   | 'ERR_NATIVE_MISSING';
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
@@ -21,6 +22,7 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'ERR_ISA',
   'ERR_INTERNAL',
   'ERR_CACHE',
+  'ERR_IO',
   'ERR_NATIVE_MISSING',
 ]);
 
