@@ -88,6 +88,19 @@ function parseOptions() {
   };
 }
 
+// The run takes minutes: a report file that cannot be written fails now, not after it. Opened
+// for appending (a FIFO without a reader fails instead of blocking), then removed if it is new.
+function checkWritable(file, flag) {
+  const existed = fs.existsSync(file);
+  try {
+    const { O_WRONLY, O_APPEND, O_CREAT, O_NONBLOCK = 0 } = fs.constants;
+    fs.closeSync(fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK, 0o666));
+  } catch (err) {
+    throw new UsageError(`${flag} ${file} cannot be written (${err.code ?? err.message})`);
+  }
+  if (!existed) fs.rmSync(file, { force: true });
+}
+
 function selectLayers(options) {
   const known = new Set(suite.LAYERS.map((l) => l.name));
   const unknown = (options.only ?? []).filter((name) => !known.has(name));
@@ -394,6 +407,7 @@ function main() {
     return;
   }
   const layers = selectLayers(options);
+  if (options.jsonFile) checkWritable(options.jsonFile, '--json');
   const settings = options.quick ? timing.QUICK : { ...timing.DEFAULTS, targetMs: options.targetMs };
   const loaded = loadConvkit();
   const machine = machineInfo();

@@ -114,6 +114,22 @@ function syncFolder(folder: string): void {
   }
 }
 
+/**
+ * Checks that `file` can be written (opened for appending, created if missing and removed again)
+ * without changing it: for reports written at the end of a long run. ERR_IO when it cannot.
+ */
+export function checkWritableFile(op: string, file: string): void {
+  const existed = fs.existsSync(file);
+  try {
+    // O_NONBLOCK: a FIFO without a reader fails (ENXIO) instead of blocking.
+    const flags = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | (fs.constants.O_NONBLOCK ?? 0);
+    fs.closeSync(fs.openSync(file, flags, 0o666));
+  } catch (error) {
+    throw ioError(op, 'write', file, error);
+  }
+  if (!existed) removeQuietly(file);
+}
+
 /** An open regular file: its descriptor (the caller closes it) and its size. */
 export interface OpenFile {
   fd: number;

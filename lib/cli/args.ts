@@ -2,7 +2,15 @@
 // CLI reports on stderr with exit code 2.
 import { parseArgs, ParseArgsConfig } from 'util';
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** showHelp: whether the report points to --help (not for a flag whose value is fine but whose target is unusable). */
+  constructor(
+    message: string,
+    readonly showHelp = true,
+  ) {
+    super(message);
+  }
+}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | undefined>;

@@ -4,6 +4,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { ConvkitError } from '../errors';
+import { checkWritableFile } from '../files';
 import { barChart, Bar } from '../train/svg';
 import { UsageError } from './args';
 
@@ -64,6 +66,14 @@ export function runBench(args: string[]): number {
     return spawnSync(process.execPath, [RUNNER, '--help'], { stdio: 'inherit' }).status ?? 1;
   }
   let jsonFile = jsonFlag(rest);
+  // The run takes minutes: a report that cannot be written must fail now, not after it.
+  try {
+    if (jsonFile !== null) checkWritableFile('--json', jsonFile);
+    if (svgFile !== null) checkWritableFile('--svg', svgFile);
+  } catch (error) {
+    if (error instanceof ConvkitError) throw new UsageError(error.message, false);
+    throw error;
+  }
   let temporary: string | null = null;
   if (svgFile !== null && jsonFile === null) {
     temporary = fs.mkdtempSync(path.join(os.tmpdir(), 'convkit-bench-'));

@@ -3,7 +3,8 @@
 import * as os from 'os';
 import { ConvkitError } from '../errors';
 import { buildInfo, getNumThreads, isa, supportedIsas } from '../ops';
-import { DEFAULT_LR, trainLenet } from '../train/train';
+import { TRAIN_COUNT } from '../train/mnist';
+import { DEFAULT_LR, prepareOutputFolder, trainLenet, TrainingDivergedError } from '../train/train';
 import { choice, parseFlags, positiveInteger, positiveNumber, seedValue, UsageError } from './args';
 import { runBench } from './bench';
 
@@ -69,6 +70,15 @@ function train(args: string[]): number {
     seed: seedValue('seed', values.seed, 0),
     outDir: typeof values.out === 'string' ? values.out : 'out',
   };
+  // A batch cannot hold more than the training set; past it the batch buffers alone would be gigabytes.
+  if (options.batchSize > TRAIN_COUNT) throw new UsageError(`--batch-size must be at most ${TRAIN_COUNT} (the training images), got '${values['batch-size']}'`);
+  // Checked before the first epoch, so that an unusable --out costs nothing and loses no model.
+  try {
+    prepareOutputFolder(options.outDir);
+  } catch (error) {
+    if (error instanceof ConvkitError) throw new UsageError(error.message, false);
+    throw error;
+  }
   trainLenet(options, process.stdout, process.stderr);
   return 0;
 }
@@ -113,8 +123,13 @@ export function run(argv: string[]): number {
     return handler(args);
   } catch (error) {
     if (error instanceof UsageError) {
-      console.error(`convkit${handler ? ` ${command}` : ''}: ${error.message}\n${handler ? `Run \`convkit ${command} --help\` for its options.` : USAGE}`);
+      const help = handler ? `Run \`convkit ${command} --help\` for its options.` : USAGE;
+      console.error(`convkit${handler ? ` ${command}` : ''}: ${error.message}${error.showHelp ? `\n${help}` : ''}`);
       return 2;
+    }
+    if (error instanceof TrainingDivergedError) {
+      console.error(`convkit ${command}: ${error.message}`);
+      return 1;
     }
     if (error instanceof ConvkitError) {
       console.error(`convkit ${command}: ${error.message}`);

@@ -1,7 +1,10 @@
 // The main job: LeNet-5 trained on the mnist package's digits, with a progress bar, per-epoch
 // test accuracy, the learning curves as SVG and the trained parameters saved next to them.
+import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { ConvkitError, describe } from '../errors';
+import { ioError, writeFileAtomic } from '../files';
 import { countCorrect, CrossEntropyLoss } from '../nn/loss';
 import type { Module } from '../nn/module';
 import { Generator } from '../nn/random';
@@ -51,6 +54,71 @@ export interface TrainResult {
 }
 
 const EVAL_BATCH = 500;
+const MODEL_FILE = 'lenet5.params';
+const CURVES_FILE = 'lenet5-curves.svg';
+
+/** The loss stopped being a finite number: the run is abandoned and nothing is saved. */
+export class TrainingDivergedError extends Error {}
+
+/**
+ * Makes sure `folder` is a folder that can be written, creating it (and missing parents) if
+ * needed, and that the files the job writes there are not folders: checked before the first
+ * epoch, so that an unusable --out fails at once instead of losing the trained model.
+ * Errors are ConvkitErrors (ERR_ARG, ERR_IO) whose messages start with "--out".
+ */
+export function prepareOutputFolder(folder: string): void {
+  const op = '--out';
+  if (typeof folder !== 'string' || folder === '' || folder.includes('\0')) {
+    throw new ConvkitError('ERR_ARG', `${op} must name a folder, got ${describe(folder)}`);
+  }
+  makeFolder(op, folder);
+  // Root may write anywhere that permissions allow, so only a real write tells (a read-only mount, say).
+  const probe = path.join(folder, `.convkit-write-test-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    fs.closeSync(fs.openSync(probe, 'wx'));
+    fs.unlinkSync(probe);
+  } catch (error) {
+    throw ioError(op, 'write into the folder', folder, error);
+  }
+  for (const name of [MODEL_FILE, CURVES_FILE]) {
+    const file = path.join(folder, name);
+    const stats = fs.statSync(file, { throwIfNoEntry: false });
+    if (stats && !stats.isFile()) throw new ConvkitError('ERR_ARG', `${op}: ${describe(file)} exists and is not a regular file, so it cannot be replaced`);
+  }
+}
+
+/**
+ * mkdir -p without Node's recursive mkdir, which loops forever on a path such as /proc/nope
+ * (ENOENT from a parent that exists): each missing folder is created once, from the top.
+ */
+function makeFolder(op: string, folder: string): void {
+  const missing: string[] = [];
+  for (let current = path.resolve(folder); ; current = path.dirname(current)) {
+    let stats: fs.Stats | undefined;
+    try {
+      stats = fs.statSync(current, { throwIfNoEntry: false });
+    } catch (error) {
+      throw ioError(op, 'use the folder', current, error);
+    }
+    if (stats === undefined && path.dirname(current) !== current) {
+      missing.push(current);
+      continue;
+    }
+    if (stats === undefined || !stats.isDirectory()) {
+      const which = missing.length === 0 ? describe(folder) : `${describe(folder)}: ${describe(current)}`;
+      throw new ConvkitError('ERR_ARG', `${op} must name a folder, but ${which} is ${stats ? 'not a folder' : 'missing'}`);
+    }
+    break;
+  }
+  for (const created of missing.reverse()) {
+    try {
+      fs.mkdirSync(created);
+    } catch (error) {
+      const raced = (error as NodeJS.ErrnoException).code === 'EEXIST' && fs.statSync(created, { throwIfNoEntry: false })?.isDirectory();
+      if (!raced) throw ioError(op, 'create the folder', created, error);
+    }
+  }
+}
 
 /** Reuses one buffer per batch size for the images and labels of a batch. */
 class Batches {
@@ -62,8 +130,10 @@ class Batches {
     private readonly batchSize: number,
     private readonly layout: Layout,
   ) {
-    this.images = new Float32Array(batchSize * PIXELS);
-    this.labels = new Int32Array(batchSize);
+    // A batch never holds more than the whole set, whatever batchSize says.
+    const capacity = Math.min(batchSize, data.count);
+    this.images = new Float32Array(capacity * PIXELS);
+    this.labels = new Int32Array(capacity);
   }
 
   /** The images (one channel: the same bytes in NHWC and NCHW) and labels at order[start...]. */
@@ -103,7 +173,16 @@ function learningRate(lr: number, step: number, totalSteps: number): number {
 
 const percent = (fraction: number): string => `${(100 * fraction).toFixed(2)}%`;
 
+/** A finite loss, or TrainingDivergedError: NaN or infinite parameters would only train to chance. */
+function checkFinite(loss: number, where: string, lr: number): number {
+  if (!Number.isFinite(loss)) {
+    throw new TrainingDivergedError(`training diverged: the loss became ${loss} at ${where} (peak learning rate ${lr}); try a smaller --lr. Nothing was saved.`);
+  }
+  return loss;
+}
+
 export function trainLenet(options: TrainOptions, stdout: NodeJS.WriteStream, stderr: NodeJS.WriteStream): TrainResult {
+  prepareOutputFolder(options.outDir);
   if (options.threads !== null) setNumThreads(options.threads);
   const { train, test } = loadMnist();
   const generator = new Generator(options.seed);
@@ -131,7 +210,9 @@ export function trainLenet(options: TrainOptions, stdout: NodeJS.WriteStream, st
     for (let step = 0; step < steps; step++) {
       const { x, labels } = batches.gather(order, step * options.batchSize);
       const logits = model.forward(x);
-      lossSum += criterion.forward(logits, labels) * labels.length;
+      const loss = criterion.forward(logits, labels);
+      if (!Number.isFinite(loss)) bar.finish();
+      lossSum += checkFinite(loss, `epoch ${epoch}, step ${step + 1}`, lr) * labels.length;
       correct += countCorrect(logits, labels);
       model.backwardParameters(criterion.backward());
       optimizer.lr = learningRate(lr, (epoch - 1) * steps + step, options.epochs * steps);
@@ -144,6 +225,7 @@ export function trainLenet(options: TrainOptions, stdout: NodeJS.WriteStream, st
     bar.finish();
     trainingSeconds += seconds;
     const evaluation = evaluate(model, test, options.layout);
+    checkFinite(evaluation.loss, `the test after epoch ${epoch}`, lr);
     const record: EpochRecord = {
       epoch,
       trainLoss: lossSum / seen,
@@ -159,11 +241,12 @@ export function trainLenet(options: TrainOptions, stdout: NodeJS.WriteStream, st
     );
   }
 
-  fs.mkdirSync(options.outDir, { recursive: true });
-  const modelFile = path.join(options.outDir, 'lenet5.params');
-  const curvesFile = path.join(options.outDir, 'lenet5-curves.svg');
+  // The folder was checked before training, but it may have been removed since: made again if so.
+  const modelFile = path.join(options.outDir, MODEL_FILE);
+  const curvesFile = path.join(options.outDir, CURVES_FILE);
+  makeFolder('--out', options.outDir);
   saveParameters(model, modelFile);
-  fs.writeFileSync(curvesFile, learningCurves(history));
+  writeFileAtomic('convkit train', curvesFile, Buffer.from(learningCurves(history)));
   const testAccuracy = history[history.length - 1].testAccuracy;
   const throughput = (train.count * options.epochs) / trainingSeconds;
   stdout.write(`parameters: ${modelFile}\nlearning curves: ${curvesFile}\n`);
