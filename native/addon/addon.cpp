@@ -50,9 +50,15 @@ std::string describe(const Napi::Value& v) {
   if (v.IsNull()) return "null";
   if (v.IsUndefined()) return "undefined";
   if (v.IsArray()) return "an Array";
-  if (v.IsNumber()) return "a number";
-  if (v.IsString()) return "a string";
-  return "an object";
+  switch (v.Type()) {
+    case napi_number: return "a number";
+    case napi_string: return "a string";
+    case napi_boolean: return "a boolean";
+    case napi_bigint: return "a bigint";
+    case napi_symbol: return "a symbol";
+    case napi_function: return "a function";
+    default: return "an object";
+  }
 }
 
 View unwrap(const Napi::Value& v) {
@@ -663,6 +669,25 @@ Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
   });
 }
 
+// setMemoryLimit(bytes): the largest single buffer (output or workspace) convkit may allocate.
+Napi::Value set_memory_limit(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    if (info.Length() != 1 || !info[0].IsNumber())
+      throw Error("ERR_ARG", "setMemoryLimit expects one integer number of bytes, got " +
+                                 (info.Length() ? describe(info[0]) : std::string("nothing")));
+    const double d = info[0].As<Napi::Number>().DoubleValue();
+    if (!(d >= 1 && d <= 9007199254740991.0) || d != double(int64_t(d)))
+      throw Error("ERR_ARG", "the memory limit must be an integer number of bytes in [1, 2^53-1], got " +
+                                 info[0].ToString().Utf8Value());
+    set_memory_limit_bytes(int64_t(d));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value get_memory_limit(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), double(memory_limit_bytes()));
+}
+
 // Advises huge pages for a new ArrayBuffer, before anything writes it (see large_pages.hpp); a
 // buffer holding no whole 2 MiB page is left alone.
 Napi::Value advise_large_pages_js(const Napi::CallbackInfo& info) {
@@ -755,6 +780,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   add("gemmAsync", async_entry<parse_gemm>);
   add("adviseLargePages", advise_large_pages_js);
   add("setNumThreads", set_num_threads);
+  add("setMemoryLimit", set_memory_limit);
+  add("getMemoryLimit", get_memory_limit);
   add("getNumThreads", get_num_threads);
   add("isa", isa);
   add("supportedIsas", supported);
