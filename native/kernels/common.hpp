@@ -200,7 +200,8 @@ inline size_t retained_scratch_bytes(int threads) {
   return scaled > kMinRetainedScratchBytes ? scaled : kMinRetainedScratchBytes;
 }
 
-// A Runner with one thread and plain heap scratch: for tests and tiny calls.
+// A Runner with one thread and plain heap scratch: for tests and for sync calls made while the
+// pool is busy.
 class SerialRunner : public Runner {
  public:
   SerialRunner() = default;

@@ -31,11 +31,14 @@ class ThreadPool : public Runner {
   class Lease {
    public:
     explicit Lease(ThreadPool& pool) : pool_(pool), lock_(pool.op_mutex_) {}
+    // Takes the pool only if no other op holds it; check held().
+    Lease(ThreadPool& pool, std::try_to_lock_t) : pool_(pool), lock_(pool.op_mutex_, std::try_to_lock) {}
     ~Lease() {
       if (lock_.owns_lock()) pool_.release_scratch(retained_scratch_bytes(pool_.threads_));
     }
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
+    bool held() const { return lock_.owns_lock(); }
     Runner& runner() { return pool_; }
 
    private:

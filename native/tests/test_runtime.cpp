@@ -1,9 +1,11 @@
 // Runner scratch bookkeeping (issue 13 item 3): the memory limit refuses a workspace before it is
 // allocated, a call's oversized scratch is freed when it ends (largest buffers first) while the
-// usual working set stays warm.
+// usual working set stays warm, and a sync caller can tell that the pool is busy (issue 13
+// item 8).
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "../kernels/common.hpp"
 #include "../runtime/thread_pool.hpp"
@@ -84,12 +86,29 @@ void pool_release_after_lease() {
   convkit::set_memory_limit_bytes(convkit::kDefaultMemoryLimitBytes);
 }
 
+void pool_try_lease() {
+  convkit::ThreadPool pool(2);
+  bool busy_seen = false;
+  {
+    convkit::ThreadPool::Lease lease(pool);
+    std::thread other([&] {
+      convkit::ThreadPool::Lease attempt(pool, std::try_to_lock);
+      busy_seen = !attempt.held();
+    });
+    other.join();
+  }
+  check(busy_seen, "pool: a try-lease fails while another op holds the pool");
+  convkit::ThreadPool::Lease attempt(pool, std::try_to_lock);
+  check(attempt.held(), "pool: a try-lease succeeds on an idle pool");
+}
+
 }  // namespace
 
 int main() {
   serial_runner_limit();
   serial_runner_release();
   pool_release_after_lease();
+  pool_try_lease();
   if (failures) {
     std::printf("test_runtime: %d check(s) failed\n", failures);
     return 1;
