@@ -39,6 +39,8 @@
       "dependencies": ["convkit_avx2", "convkit_avx512"],
       "sources": [
         "native/addon/addon.cpp",
+        "native/addon/jobs.cpp",
+        "native/addon/pinned_buffers.cpp",
         "native/kernels/common.cpp",
         "native/kernels/shapes.cpp",
         "native/kernels/isa_generic.cpp",

@@ -48,6 +48,9 @@ export interface NativeBinding {
   /** Asks the OS for huge pages behind a new, not yet written buffer (alloc.ts calls it from 32 MiB up). */
   adviseLargePages(buffer: ArrayBuffer): void;
   setNumThreads(n: number): void;
+  /** The largest single buffer (output or workspace) convkit may allocate, in bytes: an integer in [1, 2^53-1], else ERR_ARG. */
+  setMemoryLimit(bytes: number): void;
+  getMemoryLimit(): number;
   getNumThreads(): number;
   /** The limit on one native buffer (workspace or scratch), in bytes: an integer in [1, 2^53 - 1]. */
   setMemoryLimit(bytes: number): void;
@@ -76,7 +79,7 @@ const KERNELS: readonly KernelName[] = [
   'zeroPad',
   'gemm',
 ];
-const UTILITIES = ['conv2dPackedWeightsLength', 'conv2dPackWeights', 'relu', 'reluBackward', 'adam', 'adviseLargePages', 'setNumThreads', 'getNumThreads', 'isa', 'supportedIsas', 'buildInfo'] as const;
+const UTILITIES = ['conv2dPackedWeightsLength', 'conv2dPackWeights', 'relu', 'reluBackward', 'adam', 'adviseLargePages', 'setNumThreads', 'getNumThreads', 'setMemoryLimit', 'getMemoryLimit', 'isa', 'supportedIsas', 'buildInfo'] as const;
 
 // dist/binding.js -> package root.
 const PACKAGE_ROOT = path.resolve(__dirname, '..');

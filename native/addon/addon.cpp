@@ -1,20 +1,13 @@
 // N-API glue: unwraps typed arrays without copying, re-checks every size against the shape it
-// was given, runs the kernel on the shared thread pool (inline for the sync API, on a libuv
-// thread for the async one) and maps convkit::Error to a JS Error with a `code`.
-
-// While a worker_threads environment is terminated, JS calls into the addon can fail to throw
-// (JS cannot run any more); without this, node-addon-api turns that into std::terminate.
-#define NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
-#include <napi.h>
+// was given, and hands the checked call to jobs.hpp, which runs it (on the calling thread for the
+// sync API, on a libuv thread for the async one) and maps convkit::Error to a JS Error with a
+// `code`.
+#include "jobs.hpp"
 
 #if !defined(_WIN32)
 #include <dlfcn.h>
 #endif
 
-#include <condition_variable>
-#include <memory>
-#include <mutex>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -25,8 +18,6 @@
 
 namespace convkit {
 namespace {
-
-enum class DType { F32, F64 };
 
 const char* dtype_name(DType d) { return d == DType::F32 ? "float32" : "float64"; }
 
@@ -50,25 +41,40 @@ std::string describe(const Napi::Value& v) {
   if (v.IsNull()) return "null";
   if (v.IsUndefined()) return "undefined";
   if (v.IsArray()) return "an Array";
-  if (v.IsNumber()) return "a number";
-  if (v.IsString()) return "a string";
-  return "an object";
+  switch (v.Type()) {
+    case napi_number: return "a number";
+    case napi_string: return "a string";
+    case napi_boolean: return "a boolean";
+    case napi_bigint: return "a bigint";
+    case napi_symbol: return "a symbol";
+    case napi_function: return "a function";
+    default: return "an object";
+  }
 }
 
-View unwrap(const Napi::Value& v) {
-  auto array = v.As<Napi::TypedArray>();
+// The elements of typed array `v` (of a type the caller checked). With `pins` (an async call),
+// its buffer is pinned for the job's lifetime; see pinned_buffers.hpp.
+View unwrap(const Napi::Value& v, const char* name, PinnedBuffers* pins) {
+  napi_typedarray_type type;
+  size_t length = 0, byte_offset = 0;
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  if (napi_get_typedarray_info(v.Env(), v, &type, &length, &data, &buffer, &byte_offset) != napi_ok)
+    throw Error("ERR_INTERNAL", std::string(name) + ": could not read the typed array");
   View view;
-  view.length = int64_t(array.ElementLength());
-  view.bytes_per_element = array.ElementSize();
+  view.length = int64_t(length);
+  view.bytes_per_element = type == napi_float64_array ? 8 : 4;
   view.present = true;
-  auto buffer = array.ArrayBuffer();
-  view.data = buffer.Data() ? static_cast<uint8_t*>(buffer.Data()) + array.ByteOffset() : nullptr;
-  if (!view.data && view.length > 0) throw Error("ERR_ARG", "typed array has no backing store (detached?)");
+  view.data = data;
+  if (!view.data && view.length > 0)
+    throw Error("ERR_ARG", std::string(name) + " has no backing store (its ArrayBuffer was detached?)");
+  if (pins) pins->pin(buffer, name);
   return view;
 }
 
 // A float tensor argument: all of one call share the dtype of the first.
 struct FloatArgs {
+  PinnedBuffers* pins = nullptr;
   bool dtype_known = false;
   DType dtype = DType::F32;
 
@@ -85,16 +91,16 @@ struct FloatArgs {
                                    dtype_name(d));
     dtype_known = true;
     dtype = d;
-    return unwrap(v);
+    return unwrap(v, name, pins);
   }
 };
 
-View int32_arg(const Napi::Value& v, const char* name, bool nullable) {
+View int32_arg(const Napi::Value& v, const char* name, bool nullable, PinnedBuffers* pins) {
   if (nullable && (v.IsNull() || v.IsUndefined())) return View{};
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
     throw Error("ERR_DTYPE", std::string(name) + " must be an Int32Array" + (nullable ? " or null" : "") + ", got " +
                                  describe(v));
-  return unwrap(v);
+  return unwrap(v, name, pins);
 }
 
 void require_length(const View& v, int64_t expected, const char* name) {
@@ -201,31 +207,6 @@ T* as(const View& v) {
   return static_cast<T*>(v.data);
 }
 
-// A fully checked call: plain C++ from here on, safe to run off the JS thread.
-struct Job {
-  virtual ~Job() = default;
-  virtual void execute(Runner& runner) = 0;
-};
-
-template <class Fn>
-struct TypedJob : Job {
-  DType dtype;
-  Fn fn;
-  TypedJob(DType d, Fn f) : dtype(d), fn(std::move(f)) {}
-  void execute(Runner& runner) override {
-    const KernelTable& k = active_kernels();
-    if (dtype == DType::F32)
-      fn(k.f32, float{}, runner);
-    else
-      fn(k.f64, double{}, runner);
-  }
-};
-
-template <class Fn>
-std::unique_ptr<Job> make_job(DType d, Fn fn) {
-  return std::make_unique<TypedJob<Fn>>(d, std::move(fn));
-}
-
 void require_args(const Napi::CallbackInfo& info, size_t count, const char* fn) {
   if (info.Length() != count)
     throw Error("ERR_ARG", std::string(fn) + " expects " + std::to_string(count) + " arguments, got " +
@@ -253,13 +234,16 @@ T* packed_start(const View& packed) {
   return reinterpret_cast<T*>((address + kPackedAlignment - 1) / kPackedAlignment * kPackedAlignment);
 }
 
+// Every parser reads its number parameters before any typed array: reading an Array element can
+// run JS (an accessor), which could detach or shrink a buffer whose address was already taken.
+
 // conv2dForward(x, w, b, y, params, packed): packed is null or what conv2dPackWeights wrote for
 // these weights (same shape, groups and layout).
-std::unique_ptr<Job> parse_conv2d_forward(const Napi::CallbackInfo& info) {
+std::unique_ptr<Job> parse_conv2d_forward(const Napi::CallbackInfo& info, PinnedBuffers* pins) {
   require_args(info, 6, "conv2dForward");
-  FloatArgs f;
-  const View x = f.get(info[0], "x"), w = f.get(info[1], "w"), b = f.get(info[2], "b", true), y = f.get(info[3], "y");
   const ConvShape s = conv_shape(info[4]);
+  FloatArgs f{pins};
+  const View x = f.get(info[0], "x"), w = f.get(info[1], "w"), b = f.get(info[2], "b", true), y = f.get(info[3], "y");
   const View packed = f.get(info[5], "packed", true);
   require_length(x, s.x_size(), "x");
   require_length(w, s.w_size(), "w");
@@ -275,11 +259,11 @@ std::unique_ptr<Job> parse_conv2d_forward(const Napi::CallbackInfo& info) {
 }
 
 // conv2dPackWeights(w, packed, params): packs w for conv2dForward (sync: it is a copy).
-std::unique_ptr<Job> parse_conv2d_pack_weights(const Napi::CallbackInfo& info) {
+std::unique_ptr<Job> parse_conv2d_pack_weights(const Napi::CallbackInfo& info, PinnedBuffers* pins) {
   require_args(info, 3, "conv2dPackWeights");
-  FloatArgs f;
-  const View w = f.get(info[0], "w"), packed = f.get(info[1], "packed");
   const ConvShape s = conv_shape(info[2]);
+  FloatArgs f{pins};
+  const View w = f.get(info[0], "w"), packed = f.get(info[1], "packed");
   require_length(w, s.w_size(), "w");
   require_length(packed, packed_weights_length(s, f.dtype), "packed");
   require_disjoint(packed, "packed", {{&w, "w"}});
@@ -289,11 +273,11 @@ std::unique_ptr<Job> parse_conv2d_pack_weights(const Napi::CallbackInfo& info) {
   });
 }
 
-std::unique_ptr<Job> parse_conv2d_backward_input(const Napi::CallbackInfo& info) {
+std::unique_ptr<Job> parse_conv2d_backward_input(const Napi::CallbackInfo& info, PinnedBuffers* pins) {
   require_args(info, 4, "conv2dBackwardInput");
-  FloatArgs f;
-  const View dy = f.get(info[0], "dy"), w = f.get(info[1], "w"), dx = f.get(info[2], "dx");
   const ConvShape s = conv_shape(info[3]);
+  FloatArgs f{pins};
+  const View dy = f.get(info[0], "dy"), w = f.get(info[1], "w"), dx = f.get(info[2], "dx");
   require_length(dy, s.y_size(), "dy");
   require_length(w, s.w_size(), "w");
   require_length(dx, s.x_size(), "dx");
@@ -304,12 +288,12 @@ std::unique_ptr<Job> parse_conv2d_backward_input(const Napi::CallbackInfo& info)
   });
 }
 
-std::unique_ptr<Job> parse_conv2d_backward_filter(const Napi::CallbackInfo& info) {
+std::unique_ptr<Job> parse_conv2d_backward_filter(const Napi::CallbackInfo& info, PinnedBuffers* pins) {
   require_args(info, 5, "conv2dBackwardFilter");
-  FloatArgs f;
+  const ConvShape s = conv_shape(info[4]);
+  FloatArgs f{pins};
   const View dy = f.get(info[0], "dy"), x = f.get(info[1], "x"), dw = f.get(info[2], "dw"),
              db = f.get(info[3], "db", true);
-  const ConvShape s = conv_shape(info[4]);
   require_length(dy, s.y_size(), "dy");
   require_length(x, s.x_size(), "x");
   require_length(dw, s.w_size(), "dw");
@@ -322,12 +306,12 @@ std::unique_ptr<Job> parse_conv2d_backward_filter(const Napi::CallbackInfo& info
   });
 }
 
-std::unique_ptr<Job> parse_pool2d_forward(const Napi::CallbackInfo& info) {
+std::unique_ptr<Job> parse_pool2d_forward(const Napi::CallbackInfo& info, PinnedBuffers* pins) {
   require_args(info, 4, "pool2dForward");
-  FloatArgs f;
-  const View x = f.get(info[0], "x"), y = f.get(info[1], "y");
-  const View argmax = int32_arg(info[2], "argmax", true);
   const PoolShape s = pool_shape(info[3]);
+  FloatArgs f{pins};
+  const View x = f.get(info[0], "x"), y = f.get(info[1], "y");
+  const View argmax = int32_arg(info[2], "argmax", true, pins);
   require_length(x, s.x_size(), "x");
   require_length(y, s.y_size(), "y");
   if (argmax.present) {
@@ -342,13 +326,13 @@ std::unique_ptr<Job> parse_pool2d_forward(const Napi::CallbackInfo& info) {
   });
 }
 
-std::unique_ptr<Job> parse_pool2d_backward(const Napi::CallbackInfo& info) {
+std::unique_ptr<Job> parse_pool2d_backward(const Napi::CallbackInfo& info, PinnedBuffers* pins) {
   require_args(info, 4, "pool2dBackward");
-  FloatArgs f;
-  const View dy = f.get(info[0], "dy");
-  const View argmax = int32_arg(info[1], "argmax", true);
-  const View dx = f.get(info[2], "dx");
   const PoolShape s = pool_shape(info[3]);
+  FloatArgs f{pins};
+  const View dy = f.get(info[0], "dy");
+  const View argmax = int32_arg(info[1], "argmax", true, pins);
+  const View dx = f.get(info[2], "dx");
   require_length(dy, s.y_size(), "dy");
   require_length(dx, s.x_size(), "dx");
   if (s.mode == PoolMode::Max) {
@@ -362,11 +346,11 @@ std::unique_ptr<Job> parse_pool2d_backward(const Napi::CallbackInfo& info) {
   });
 }
 
-std::unique_ptr<Job> parse_zero_pad(const Napi::CallbackInfo& info) {
+std::unique_ptr<Job> parse_zero_pad(const Napi::CallbackInfo& info, PinnedBuffers* pins) {
   require_args(info, 3, "zeroPad");
-  FloatArgs f;
-  const View x = f.get(info[0], "x"), y = f.get(info[1], "y");
   const PadShape s = pad_shape(info[2]);
+  FloatArgs f{pins};
+  const View x = f.get(info[0], "x"), y = f.get(info[1], "y");
   require_length(x, s.x_size(), "x");
   require_length(y, s.y_size(), "y");
   require_disjoint(y, "y", {{&x, "x"}});
@@ -376,11 +360,11 @@ std::unique_ptr<Job> parse_zero_pad(const Napi::CallbackInfo& info) {
   });
 }
 
-std::unique_ptr<Job> parse_gemm(const Napi::CallbackInfo& info) {
+std::unique_ptr<Job> parse_gemm(const Napi::CallbackInfo& info, PinnedBuffers* pins) {
   require_args(info, 5, "gemm");
-  FloatArgs f;
-  const View a = f.get(info[0], "a"), b = f.get(info[1], "b"), bias = f.get(info[2], "bias", true), c = f.get(info[3], "c");
   const GemmShape s = gemm_shape(info[4]);
+  FloatArgs f{pins};
+  const View a = f.get(info[0], "a"), b = f.get(info[1], "b"), bias = f.get(info[2], "bias", true), c = f.get(info[3], "c");
   if (a.length < s.a_extent())
     throw Error("ERR_SHAPE", "a must hold at least " + std::to_string(s.a_extent()) + " elements for the given strides, got " + std::to_string(a.length));
   if (b.length < s.b_extent())
@@ -402,9 +386,9 @@ void require_same_or_disjoint(const View& out, const char* out_name, const View&
   if (out.data != in.data) require_disjoint(out, out_name, {{&in, in_name}});
 }
 
-std::unique_ptr<Job> parse_relu(const Napi::CallbackInfo& info) {
+std::unique_ptr<Job> parse_relu(const Napi::CallbackInfo& info, PinnedBuffers* pins) {
   require_args(info, 2, "relu");
-  FloatArgs f;
+  FloatArgs f{pins};
   const View x = f.get(info[0], "x"), y = f.get(info[1], "y");
   require_length(y, x.length, "y");
   require_same_or_disjoint(y, "y", x, "x");
@@ -414,9 +398,9 @@ std::unique_ptr<Job> parse_relu(const Napi::CallbackInfo& info) {
   });
 }
 
-std::unique_ptr<Job> parse_relu_backward(const Napi::CallbackInfo& info) {
+std::unique_ptr<Job> parse_relu_backward(const Napi::CallbackInfo& info, PinnedBuffers* pins) {
   require_args(info, 3, "reluBackward");
-  FloatArgs f;
+  FloatArgs f{pins};
   const View y = f.get(info[0], "y"), dy = f.get(info[1], "dy"), dx = f.get(info[2], "dx");
   require_length(dy, y.length, "dy");
   require_length(dx, y.length, "dx");
@@ -428,11 +412,11 @@ std::unique_ptr<Job> parse_relu_backward(const Napi::CallbackInfo& info) {
   });
 }
 
-std::unique_ptr<Job> parse_adam(const Napi::CallbackInfo& info) {
+std::unique_ptr<Job> parse_adam(const Napi::CallbackInfo& info, PinnedBuffers* pins) {
   require_args(info, 5, "adam");
-  FloatArgs f;
-  const View p = f.get(info[0], "p"), g = f.get(info[1], "g"), m = f.get(info[2], "m"), v = f.get(info[3], "v");
   const auto h = number_params(info[4], 6, "adam params");
+  FloatArgs f{pins};
+  const View p = f.get(info[0], "p"), g = f.get(info[1], "g"), m = f.get(info[2], "m"), v = f.get(info[3], "v");
   const AdamStep step{h[0], h[1], h[2], h[3], h[4], h[5]};
   require_length(g, p.length, "g");
   require_length(m, p.length, "m");
@@ -444,196 +428,6 @@ std::unique_ptr<Job> parse_adam(const Napi::CallbackInfo& info) {
     using T = decltype(zero);
     ops.adam(step, as<T>(p), as<T>(g), as<T>(m), as<T>(v), p.length, r);
   });
-}
-
-// ---- errors
-
-Napi::Error coded_error(Napi::Env env, const char* code, const std::string& message) {
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", Napi::String::New(env, code));
-  return error;
-}
-
-// The code and message of the C++ exception being handled; call only inside a catch block.
-struct CaughtError {
-  const char* code;
-  std::string message;
-};
-
-CaughtError caught_error() {
-  try {
-    throw;
-  } catch (const Error& e) {
-    return {e.code(), e.what()};
-  } catch (const std::bad_alloc&) {
-    return {"ERR_ALLOC", "out of memory"};
-  } catch (const std::exception& e) {
-    return {"ERR_INTERNAL", e.what()};
-  } catch (...) {
-    return {"ERR_INTERNAL", "unknown native error"};
-  }
-}
-
-// Runs `body`, turning every C++ exception into a coded JS exception.
-template <class F>
-Napi::Value guarded(Napi::Env env, F&& body) {
-  try {
-    return body();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (...) {
-    const CaughtError e = caught_error();
-    throw coded_error(env, e.code, e.message);
-  }
-}
-
-void run_on_pool(Job& job) {
-  ThreadPool::Lease lease(global_pool());
-  job.execute(lease.runner());
-}
-
-using Parser = std::unique_ptr<Job> (*)(const Napi::CallbackInfo&);
-
-template <Parser parse>
-Napi::Value sync_entry(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), [&]() -> Napi::Value {
-    auto job = parse(info);
-    run_on_pool(*job);
-    return info.Env().Undefined();
-  });
-}
-
-// What one environment (the main thread or a worker_threads worker) shares with its jobs:
-// how many are running and whether the environment is gone. Node (20 and later) finishes the
-// thread-pool work of an environment before it runs its cleanup hooks, so the hook normally finds
-// nothing to wait for; it still waits for running jobs and turns jobs that have not started into
-// no-ops, so that no kernel writes into the ArrayBuffers of a torn-down environment whatever the
-// Node version or embedder. Jobs hold it by shared_ptr: it outlives the environment if need be.
-class EnvState {
- public:
-  // Called before a job's kernel runs; false once the environment is torn down.
-  bool begin_job() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (torn_down_) return false;
-    ++running_;
-    return true;
-  }
-
-  void end_job() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (--running_ == 0) idle_.notify_all();
-  }
-
-  void tear_down() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    torn_down_ = true;
-    idle_.wait(lock, [&] { return running_ == 0; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable idle_;
-  int running_ = 0;
-  bool torn_down_ = false;
-};
-
-std::shared_ptr<EnvState> env_state(Napi::Env env) {
-  auto* state = env.GetInstanceData<std::shared_ptr<EnvState>>();
-  if (!state) throw Error("ERR_INTERNAL", "convkit was not initialised in this environment");
-  return *state;
-}
-
-void init_env_state(Napi::Env env) {
-  auto state = std::make_shared<EnvState>();
-  env.SetInstanceData(new std::shared_ptr<EnvState>(state));  // deleted by Node with the env
-  env.AddCleanupHook([state] { state->tear_down(); });
-}
-
-// One async call: runs its Job on a libuv thread and settles a promise. Plain N-API rather than
-// Napi::AsyncWorker because the completion may run while the environment is being torn down
-// (worker.terminate()), when JS cannot run: settling the promise then fails, and that failure
-// must be ignored, not thrown (a C++ exception there aborts the process).
-class AsyncJob {
- public:
-  // Queues the job and returns its promise. Every argument that is an object stays referenced
-  // until the job is done, so the caller may drop its tensors (and the GC run) meanwhile.
-  static Napi::Value start(Napi::Env env, std::unique_ptr<Job> job, const Napi::CallbackInfo& info) {
-    auto self = std::unique_ptr<AsyncJob>(new AsyncJob(std::move(job), env_state(env)));
-    for (size_t i = 0; i < info.Length(); ++i)
-      if (info[i].IsObject()) self->keep_.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
-    napi_value promise = nullptr;
-    NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &self->deferred_, &promise), Napi::Value());
-    napi_value name = Napi::String::New(env, "convkit");
-    if (napi_create_async_work(env, nullptr, name, execute, complete, self.get(), &self->work_) != napi_ok ||
-        napi_queue_async_work(env, self->work_) != napi_ok) {
-      if (self->work_) napi_delete_async_work(env, self->work_);
-      napi_reject_deferred(env, self->deferred_, coded_error(env, "ERR_INTERNAL", "could not queue the async job").Value());
-      return Napi::Value(env, promise);
-    }
-    self.release();  // owned by the queued work until complete()
-    return Napi::Value(env, promise);
-  }
-
- private:
-  AsyncJob(std::unique_ptr<Job> job, std::shared_ptr<EnvState> state) : job_(std::move(job)), state_(std::move(state)) {}
-
-  static void execute(napi_env, void* data) {
-    auto* self = static_cast<AsyncJob*>(data);
-    if (!self->state_->begin_job()) {
-      self->fail("ERR_INTERNAL", "the environment was torn down before the job ran");
-      return;
-    }
-    try {
-      run_on_pool(*self->job_);
-    } catch (...) {
-      const CaughtError e = caught_error();
-      self->fail(e.code, e.message);
-    }
-    self->state_->end_job();
-  }
-
-  // On the JS thread. Statuses of the settling calls are ignored on purpose: they fail only
-  // when the environment is going away, and then nobody awaits the promise.
-  static void complete(napi_env env, napi_status status, void* data) {
-    std::unique_ptr<AsyncJob> self(static_cast<AsyncJob*>(data));
-    napi_delete_async_work(env, self->work_);
-    if (status == napi_cancelled) self->fail("ERR_INTERNAL", "the async job was cancelled");
-    if (self->code_) {
-      napi_value code = nullptr, message = nullptr, error = nullptr;
-      if (napi_create_string_utf8(env, self->code_, NAPI_AUTO_LENGTH, &code) == napi_ok &&
-          napi_create_string_utf8(env, self->message_.c_str(), self->message_.size(), &message) == napi_ok &&
-          napi_create_error(env, code, message, &error) == napi_ok)
-        napi_reject_deferred(env, self->deferred_, error);
-    } else {
-      napi_value undefined = nullptr;
-      if (napi_get_undefined(env, &undefined) == napi_ok) napi_resolve_deferred(env, self->deferred_, undefined);
-    }
-  }
-
-  void fail(const char* code, const std::string& message) {
-    code_ = code;
-    message_ = message;
-  }
-
-  std::unique_ptr<Job> job_;
-  std::shared_ptr<EnvState> state_;
-  std::vector<Napi::ObjectReference> keep_;
-  napi_deferred deferred_ = nullptr;
-  napi_async_work work_ = nullptr;
-  const char* code_ = nullptr;
-  std::string message_;
-};
-
-template <Parser parse>
-Napi::Value async_entry(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  try {
-    return guarded(env, [&]() -> Napi::Value { return AsyncJob::start(env, parse(info), info); });
-  } catch (const Napi::Error& e) {
-    auto deferred = Napi::Promise::Deferred::New(env);
-    deferred.Reject(e.Value());
-    return deferred.Promise();
-  }
 }
 
 // ---- settings and information
@@ -661,6 +455,25 @@ Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
     global_pool().set_num_threads(int(d));
     return info.Env().Undefined();
   });
+}
+
+// setMemoryLimit(bytes): the largest single buffer (output or workspace) convkit may allocate.
+Napi::Value set_memory_limit(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    if (info.Length() != 1 || !info[0].IsNumber())
+      throw Error("ERR_ARG", "setMemoryLimit expects one integer number of bytes, got " +
+                                 (info.Length() ? describe(info[0]) : std::string("nothing")));
+    const double d = info[0].As<Napi::Number>().DoubleValue();
+    if (!(d >= 1 && d <= 9007199254740991.0) || d != double(int64_t(d)))
+      throw Error("ERR_ARG", "the memory limit must be an integer number of bytes in [1, 2^53-1], got " +
+                                 info[0].ToString().Utf8Value());
+    set_memory_limit_bytes(int64_t(d));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value get_memory_limit(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), double(memory_limit_bytes()));
 }
 
 // Advises huge pages for a new ArrayBuffer, before anything writes it (see large_pages.hpp); a
@@ -755,6 +568,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   add("gemmAsync", async_entry<parse_gemm>);
   add("adviseLargePages", advise_large_pages_js);
   add("setNumThreads", set_num_threads);
+  add("setMemoryLimit", set_memory_limit);
+  add("getMemoryLimit", get_memory_limit);
   add("getNumThreads", get_num_threads);
   add("isa", isa);
   add("supportedIsas", supported);

@@ -1,9 +1,26 @@
 #include "common.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <new>
 
 namespace convkit {
+
+namespace {
+std::atomic<int64_t> memory_limit{kDefaultMemoryLimitBytes};
+}  // namespace
+
+int64_t memory_limit_bytes() { return memory_limit.load(std::memory_order_relaxed); }
+
+void set_memory_limit_bytes(int64_t bytes) { memory_limit.store(bytes < 1 ? 1 : bytes, std::memory_order_relaxed); }
+
+void check_scratch_request(size_t bytes) {
+  const int64_t limit = memory_limit_bytes();
+  if (bytes > uint64_t(limit))
+    throw Error("ERR_TOO_LARGE", "a workspace must fit the memory limit of " + std::to_string(limit) +
+                                     " bytes (setMemoryLimit), got a request for " + std::to_string(bytes) + " bytes");
+}
 
 void* aligned_alloc_or_throw(size_t bytes) {
   if (bytes == 0) bytes = 64;
@@ -16,21 +33,39 @@ void* aligned_alloc_or_throw(size_t bytes) {
 
 void aligned_free(void* p) { std::free(p); }
 
+void* grow_scratch(ScratchBuffer& buffer, size_t bytes, std::atomic<size_t>& held) {
+  if (buffer.size >= bytes) return buffer.ptr;
+  check_scratch_request(bytes);
+  aligned_free(buffer.ptr);
+  held -= buffer.size;
+  buffer.ptr = nullptr;
+  buffer.size = 0;
+  buffer.ptr = aligned_alloc_or_throw(bytes);
+  buffer.size = bytes;
+  held += bytes;
+  return buffer.ptr;
+}
+
+void release_scratch_above(ScratchBuffer* buffers, size_t count, size_t keep_bytes, std::atomic<size_t>& held) {
+  while (held > keep_bytes) {
+    ScratchBuffer* largest = std::max_element(
+        buffers, buffers + count, [](const ScratchBuffer& a, const ScratchBuffer& b) { return a.size < b.size; });
+    if (largest == buffers + count || largest->size == 0) break;
+    aligned_free(largest->ptr);
+    held -= largest->size;
+    largest->ptr = nullptr;
+    largest->size = 0;
+  }
+}
+
 SerialRunner::~SerialRunner() {
   for (auto& row : buffers_)
-    for (void* p : row) aligned_free(p);
+    for (auto& b : row) aligned_free(b.ptr);
 }
 
 void* SerialRunner::scratch(int thread, int slot, size_t bytes) {
   if (thread < 0 || thread > 1 || slot < 0 || slot >= kSlots) throw Error("ERR_INTERNAL", "bad scratch index");
-  if (sizes_[thread][slot] < bytes) {
-    aligned_free(buffers_[thread][slot]);
-    buffers_[thread][slot] = nullptr;
-    sizes_[thread][slot] = 0;
-    buffers_[thread][slot] = aligned_alloc_or_throw(bytes);
-    sizes_[thread][slot] = bytes;
-  }
-  return buffers_[thread][slot];
+  return grow_scratch(buffers_[thread][slot], bytes, held_);
 }
 
 }  // namespace convkit

@@ -2,6 +2,7 @@
 // Plain C++17: no N-API here, so the kernels build and test on their own.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -118,7 +119,8 @@ class Runner {
   virtual int num_threads() const = 0;
   virtual void run(int64_t ntasks, void (*fn)(void* ctx, int64_t task, int thread), void* ctx) = 0;
   // Per-thread scratch memory, 64-byte aligned, at least `bytes`, kept between calls (no
-  // allocation once warm). Slots let one op hold several buffers. Throws ERR_ALLOC.
+  // allocation once warm). Slots let one op hold several buffers. Throws ERR_TOO_LARGE above
+  // memory_limit_bytes() (before allocating) and ERR_ALLOC when the allocation fails.
   // thread == num_threads() names one extra, shared buffer per slot for the calling op.
   virtual void* scratch(int thread, int slot, size_t bytes) = 0;
   static constexpr int kSlots = 8;
@@ -162,19 +164,62 @@ void with_sized_runner(Runner& runner, double work, F&& fn) {
   }
 }
 
-// A Runner with one thread and plain heap scratch: for tests and tiny calls.
+// Process-wide cap on the size in bytes of any single buffer convkit allocates (an output tensor
+// or a workspace), so that a hostile shape fails with ERR_TOO_LARGE instead of exhausting memory.
+constexpr int64_t kDefaultMemoryLimitBytes = int64_t(1) << 31;
+int64_t memory_limit_bytes();
+void set_memory_limit_bytes(int64_t bytes);  // bytes >= 1; the caller validates
+
+// Throws ERR_TOO_LARGE when a workspace of `bytes` would exceed memory_limit_bytes().
+void check_scratch_request(size_t bytes);
+
+// One retained scratch buffer, and the bookkeeping every Runner implementation shares.
+struct ScratchBuffer {
+  void* ptr = nullptr;
+  size_t size = 0;
+};
+
+// Returns `buffer` grown to at least `bytes` (checked against the limit first), adding what it
+// allocates to and subtracting what it frees from `held` (atomic: pool threads grow their own
+// buffers concurrently).
+void* grow_scratch(ScratchBuffer& buffer, size_t bytes, std::atomic<size_t>& held);
+
+// Frees the largest of `count` buffers until at most `keep_bytes` stay allocated: one oversized
+// call must not leave its workspace pinned, while the usual working set stays warm.
+void release_scratch_above(ScratchBuffer* buffers, size_t count, size_t keep_bytes, std::atomic<size_t>& held);
+
+// Scratch a runner keeps warm between calls; anything above is freed, largest buffers first,
+// when a call ends. The benchmark layers' calls need up to about 10 MiB per thread (9.5 MiB on
+// one thread, 19 on two, 76 on eight: the 3x3 C256 float64 backward), and all the layers in turn
+// 20, 32 and 99 MiB of distinct buffers, so this keeps them all warm while a one-off workspace
+// of hundreds of MiB goes back to the OS.
+constexpr size_t kRetainedScratchBytesPerThread = size_t(16) << 20;
+constexpr size_t kMinRetainedScratchBytes = size_t(64) << 20;
+inline size_t retained_scratch_bytes(int threads) {
+  const size_t scaled = kRetainedScratchBytesPerThread * size_t(threads < 1 ? 1 : threads);
+  return scaled > kMinRetainedScratchBytes ? scaled : kMinRetainedScratchBytes;
+}
+
+// A Runner with one thread and plain heap scratch: for tests and for sync calls made while the
+// pool is busy.
 class SerialRunner : public Runner {
  public:
+  SerialRunner() = default;
+  SerialRunner(const SerialRunner&) = delete;
+  SerialRunner& operator=(const SerialRunner&) = delete;
   ~SerialRunner() override;
   int num_threads() const override { return 1; }
   void run(int64_t ntasks, void (*fn)(void*, int64_t, int), void* ctx) override {
     for (int64_t t = 0; t < ntasks; ++t) fn(ctx, t, 0);
   }
   void* scratch(int thread, int slot, size_t bytes) override;
+  // Frees the largest buffers until at most keep_bytes stay allocated.
+  void release_scratch(size_t keep_bytes) { release_scratch_above(&buffers_[0][0], 2 * kSlots, keep_bytes, held_); }
+  size_t scratch_bytes_held() const { return held_; }
 
  private:
-  void* buffers_[2][kSlots] = {};
-  size_t sizes_[2][kSlots] = {};
+  ScratchBuffer buffers_[2][kSlots] = {};
+  std::atomic<size_t> held_{0};
 };
 
 // 64-byte aligned allocation that throws convkit::Error("ERR_ALLOC") on failure.

@@ -34,14 +34,13 @@ constexpr std::chrono::microseconds kWorkerSpin{300}, kJoinSpin{100};
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) : threads_(threads < 1 ? 1 : threads) {
-  scratch_.resize(kMaxThreads + 1, std::vector<Scratch>(kSlots));
+  scratch_.resize(size_t(kMaxThreads + 1) * kSlots);
   start_workers();
 }
 
 ThreadPool::~ThreadPool() {
   stop_workers();
-  for (auto& row : scratch_)
-    for (auto& s : row) aligned_free(s.ptr);
+  for (auto& s : scratch_) aligned_free(s.ptr);
 }
 
 void ThreadPool::start_workers() {
@@ -134,15 +133,12 @@ void* ThreadPool::scratch(int thread, int slot, size_t bytes) {
     throw Error("ERR_INTERNAL", "scratch index out of range");
   // The extra index threads_ is the op's shared buffer; keep it in the last row so that it
   // survives thread-count changes.
-  Scratch& s = scratch_[thread == threads_ ? kMaxThreads : thread][slot];
-  if (s.size < bytes) {
-    aligned_free(s.ptr);
-    s.ptr = nullptr;
-    s.size = 0;
-    s.ptr = aligned_alloc_or_throw(bytes);
-    s.size = bytes;
-  }
-  return s.ptr;
+  const int row = thread == threads_ ? kMaxThreads : thread;
+  return grow_scratch(scratch_[size_t(row) * kSlots + size_t(slot)], bytes, scratch_held_);
+}
+
+void ThreadPool::release_scratch(size_t keep_bytes) {
+  if (scratch_held_ > keep_bytes) release_scratch_above(scratch_.data(), scratch_.size(), keep_bytes, scratch_held_);
 }
 
 int available_cpus() {

@@ -26,10 +26,19 @@ class ThreadPool : public Runner {
   void run(int64_t ntasks, void (*fn)(void*, int64_t, int), void* ctx) override;
   void* scratch(int thread, int slot, size_t bytes) override;
 
-  // Holds the pool exclusively; the thread count can only change between leases.
+  // Holds the pool exclusively; the thread count can only change between leases. Scratch beyond
+  // retained_scratch_bytes() is freed when the lease ends.
   class Lease {
    public:
     explicit Lease(ThreadPool& pool) : pool_(pool), lock_(pool.op_mutex_) {}
+    // Takes the pool only if no other op holds it; check held().
+    Lease(ThreadPool& pool, std::try_to_lock_t) : pool_(pool), lock_(pool.op_mutex_, std::try_to_lock) {}
+    ~Lease() {
+      if (lock_.owns_lock()) pool_.release_scratch(retained_scratch_bytes(pool_.threads_));
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    bool held() const { return lock_.owns_lock(); }
     Runner& runner() { return pool_; }
 
    private:
@@ -39,6 +48,9 @@ class ThreadPool : public Runner {
 
   // Waits for the op in flight (if any), then resizes. 1 <= threads <= kMaxThreads.
   void set_num_threads(int threads);
+
+  // Bytes of scratch currently allocated (for tests; read it while holding a lease).
+  size_t scratch_bytes_held() const { return scratch_held_; }
   static constexpr int kMaxThreads = 256;
 
  private:
@@ -46,6 +58,7 @@ class ThreadPool : public Runner {
   void stop_workers();
   void worker_loop(int index, uint64_t seen);
   void run_share(int thread);
+  void release_scratch(size_t keep_bytes);
 
   int threads_;
   std::mutex op_mutex_;  // one op at a time
@@ -64,11 +77,9 @@ class ThreadPool : public Runner {
   std::exception_ptr error_;
   std::vector<std::thread> workers_;
 
-  struct Scratch {
-    void* ptr = nullptr;
-    size_t size = 0;
-  };
-  std::vector<std::vector<Scratch>> scratch_;  // [thread (+1 shared)][slot]
+  // [thread (+1 shared)][slot], flattened; written only by the op holding the lease.
+  std::vector<ScratchBuffer> scratch_;
+  std::atomic<size_t> scratch_held_{0};
 };
 
 // The process-wide pool, created on first use with as many threads as CPUs available to the
