@@ -33,10 +33,9 @@ let poison = false;
  */
 export function setMemoryLimit(bytes: number): void {
   if (!Number.isSafeInteger(bytes) || bytes < 1) fail('ERR_ARG', 'setMemoryLimit', 'bytes', 'an integer from 1 to 2^53 - 1', bytes);
-  // The addon bounds the kernels' workspaces with the same figure (when this build has the setter).
-  // Until every build has the setter (load() does not require it), an older addon is tolerated.
-  const binding = native();
-  if (typeof binding.setMemoryLimit === 'function') callNative(() => binding.setMemoryLimit(bytes));
+  // The addon bounds the kernels' workspaces with the same figure; this copy spares each
+  // allocation a native call.
+  callNative(() => native().setMemoryLimit(bytes));
   memoryLimit = bytes;
 }
 

@@ -48,9 +48,6 @@ export interface NativeBinding {
   /** Asks the OS for huge pages behind a new, not yet written buffer (alloc.ts calls it from 32 MiB up). */
   adviseLargePages(buffer: ArrayBuffer): void;
   setNumThreads(n: number): void;
-  /** The largest single buffer (output or workspace) convkit may allocate, in bytes: an integer in [1, 2^53-1], else ERR_ARG. */
-  setMemoryLimit(bytes: number): void;
-  getMemoryLimit(): number;
   getNumThreads(): number;
   /** The limit on one native buffer (workspace or scratch), in bytes: an integer in [1, 2^53 - 1]. */
   setMemoryLimit(bytes: number): void;
