@@ -761,6 +761,7 @@ void conv2d_backward_filter_nchw(const ConvShape& s, const T* dy, const T* x, T*
 
 #include "direct.inl"
 #include "depthwise.inl"
+#include "padding.inl"
 
 // ---------------------------------------------------------------- entry points
 
@@ -792,6 +793,7 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* packed,
       conv2d_forward_nhwc(s, x, packed_forward_weights(s, w, packed, r), b, y, r);
     else
       conv2d_forward_nchw(s, x, packed_forward_weights(s, w, packed, r), b, y, r);
+    forward_padding_exact(s, x, w, b, y, r);
   });
 }
 
@@ -808,6 +810,7 @@ void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, R
       conv2d_backward_input_nhwc(s, dy, w, dx, r);
     else
       conv2d_backward_input_nchw(s, dy, w, dx, r);
+    backward_input_padding_exact(s, dy, w, dx, r);
   });
 }
 
@@ -822,5 +825,6 @@ void conv2d_backward_filter(const ConvShape& s, const T* dy, const T* x, T* dw, 
       conv2d_backward_filter_nhwc(s, dy, x, dw, db, r);
     else
       conv2d_backward_filter_nchw(s, dy, x, dw, db, r);
+    backward_filter_padding_exact(s, dy, x, dw, r);
   });
 }

@@ -1,0 +1,267 @@
+// Zero padding contributes nothing next to an infinite weight (issue 13, item 9): with +Inf at
+// one tap of positive weights and positive inputs (or dY), forward and dx must be +Inf exactly
+// where that tap meets real input and finite, equal to a reference that skips padded taps,
+// everywhere else; the old kernels computed 0 * Inf = NaN for taps on the padding. dw likewise
+// with +Inf in dY. Every conv path, both layouts, float and double, every ISA this CPU supports,
+// 1 to 3 threads.
+//
+// The kernel sources are also compiled into this test (generic flags) so that it can assert,
+// with the dispatch's own predicates, that each shape takes the path it is meant to cover.
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../kernels/isa_prelude.hpp"
+#include "../runtime/dispatch.hpp"
+#include "../runtime/thread_pool.hpp"
+#include "test_util.hpp"
+
+namespace convkit {
+namespace {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "../kernels/ukernel_generic.inl"
+#include "../kernels/ops.inl"
+#pragma GCC diagnostic pop
+}  // namespace
+}  // namespace convkit
+
+using namespace convkit;
+
+namespace {
+
+int passed = 0, failed = 0;
+
+void expect(bool ok, const std::string& what) {
+  if (ok) {
+    ++passed;
+  } else {
+    ++failed;
+    std::printf("FAIL %s\n", what.c_str());
+  }
+}
+
+// The paths of conv2d_forward and conv2d_backward_input, in their dispatch order.
+std::string forward_path(const ConvShape& s) {
+  if (direct_fits(s)) return "direct";
+  if (is_depthwise(s)) return "depthwise";
+  return s.layout == Layout::NHWC ? "gemm-band" : "gemm-im2col";
+}
+
+std::string backward_input_path(const ConvShape& s) {
+  if (direct_fits_backward_input(s)) return "direct";
+  if (is_depthwise(s)) return "depthwise";
+  if (backward_input_as_forward(s)) return "as-forward";
+  return s.layout == Layout::NHWC ? "col2im-nhwc" : "col2im-nchw";
+}
+
+struct Case {
+  int64_t n, c, h, w, cout, k, stride, pad_lo, pad_hi, dilation, groups;
+  const char* forward;  // expected path; for the GEMM the layout picks band or im2col
+  const char* dx;       // expected path; "as-forward" is NHWC only (NCHW: col2im-nchw)
+};
+
+const std::vector<Case> kCases = {
+    {2, 3, 7, 9, 6, 5, 1, 2, 2, 1, 1, "direct", "direct"},
+    {1, 2, 9, 11, 4, 3, 2, 3, 3, 2, 1, "direct", "col2im"},
+    {1, 2, 4, 40, 3, 3, 1, 1, 1, 1, 1, "direct", "direct"},          // several row chunks
+    {1, 4, 6, 7, 6, 4, 1, 1, 2, 1, 1, "direct", "direct"},           // uneven padding
+    {1, 2, 5, 6, 5, 3, 1, 3, 3, 1, 1, "direct", "direct"},           // padding beyond the reach
+    {1, 5, 3, 4, 6, 1, 1, 1, 1, 1, 1, "direct", "direct"},           // 1x1 with padding
+    {2, 40, 6, 13, 40, 3, 1, 1, 1, 1, 40, "depthwise", "depthwise"},  // register-blocked 3x3
+    {1, 9, 8, 8, 9, 5, 1, 2, 2, 1, 9, "depthwise", "depthwise"},     // fixed 5x5
+    {1, 4, 7, 7, 8, 3, 2, 1, 1, 1, 4, "depthwise", "depthwise"},     // multiplier 2
+    {1, 1, 6, 6, 20, 3, 1, 1, 1, 1, 1, "depthwise", "direct"},
+    {2, 4, 6, 7, 24, 3, 1, 1, 1, 1, 1, "gemm", "direct"},            // im2col gathered (ow < 16)
+    {1, 3, 4, 20, 20, 3, 1, 1, 2, 1, 1, "gemm", "direct"},           // im2col by row runs
+    {1, 6, 9, 10, 40, 3, 2, 2, 2, 2, 2, "gemm", "col2im"},
+    {1, 5, 3, 4, 24, 1, 1, 1, 1, 1, 1, "gemm", "direct"},
+    {1, 64, 4, 5, 24, 3, 1, 1, 1, 1, 1, "gemm", "as-forward"},       // K over several k blocks
+    {1, 3, 8, 9, 6, 3, 3, 2, 2, 1, 1, "gemm", "col2im"},             // stride 3: not direct
+    {2, 20, 6, 7, 8, 3, 1, 1, 1, 1, 1, "direct", "as-forward"},
+    {1, 18, 7, 9, 8, 3, 1, 2, 2, 2, 1, "direct", "as-forward"},
+    {1, 20, 7, 8, 8, 3, 2, 1, 1, 1, 1, "direct", "col2im"},
+    {1, 20, 4, 5, 8, 3, 1, 3, 3, 1, 1, "direct", "col2im"},          // padding beyond the reach
+};
+
+std::string expected_path(const char* name, Layout layout) {
+  const std::string p = name;
+  const bool nhwc = layout == Layout::NHWC;
+  if (p == "gemm") return nhwc ? "gemm-band" : "gemm-im2col";
+  if (p == "col2im") return nhwc ? "col2im-nhwc" : "col2im-nchw";
+  if (p == "as-forward" && !nhwc) return "col2im-nchw";
+  return p;
+}
+
+ConvShape shape_of(const Case& t, Layout layout) {
+  ConvShape s;
+  s.layout = layout;
+  s.n = t.n, s.c = t.c, s.h = t.h, s.w = t.w, s.cout = t.cout, s.kh = s.kw = t.k, s.groups = t.groups;
+  s.stride_h = s.stride_w = t.stride, s.dilation_h = s.dilation_w = t.dilation;
+  s.pad_top = s.pad_left = t.pad_lo, s.pad_bottom = s.pad_right = t.pad_hi;
+  const int64_t span = (t.k - 1) * t.dilation + 1;
+  s.oh = (s.h + t.pad_lo + t.pad_hi - span) / t.stride + 1;
+  s.ow = (s.w + t.pad_lo + t.pad_hi - span) / t.stride + 1;
+  return s;
+}
+
+int64_t x_index(const ConvShape& s, int64_t n, int64_t c, int64_t h, int64_t w) {
+  return s.layout == Layout::NHWC ? ((n * s.h + h) * s.w + w) * s.c + c : ((n * s.c + c) * s.h + h) * s.w + w;
+}
+int64_t y_index(const ConvShape& s, int64_t n, int64_t c, int64_t h, int64_t w) {
+  return s.layout == Layout::NHWC ? ((n * s.oh + h) * s.ow + w) * s.cout + c : ((n * s.cout + c) * s.oh + h) * s.ow + w;
+}
+int64_t w_index(const ConvShape& s, int64_t o, int64_t i, int64_t kh, int64_t kw) {
+  const int64_t cg = s.cin_per_group();
+  return s.layout == Layout::NHWC ? ((kh * s.kw + kw) * cg + i) * s.cout + o : ((o * cg + i) * s.kh + kh) * s.kw + kw;
+}
+
+// y, dx and dw in double, taps outside the input skipped (never multiplied).
+void reference(const ConvShape& s, const std::vector<double>& x, const std::vector<double>& w,
+               const std::vector<double>& b, const std::vector<double>& dy, std::vector<double>& y,
+               std::vector<double>& dx, std::vector<double>& dw) {
+  y.assign(s.y_size(), 0.0);
+  dx.assign(s.x_size(), 0.0);
+  dw.assign(s.w_size(), 0.0);
+  const int64_t cg = s.cin_per_group(), coutg = s.cout_per_group();
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t o = 0; o < s.cout; ++o)
+      for (int64_t oh = 0; oh < s.oh; ++oh)
+        for (int64_t ow = 0; ow < s.ow; ++ow) {
+          const int64_t yi = y_index(s, n, o, oh, ow);
+          y[yi] += b[o];
+          for (int64_t i = 0; i < cg; ++i)
+            for (int64_t kh = 0; kh < s.kh; ++kh)
+              for (int64_t kw = 0; kw < s.kw; ++kw) {
+                const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+                const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+                if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
+                const int64_t xi = x_index(s, n, o / coutg * cg + i, ih, iw), wi = w_index(s, o, i, kh, kw);
+                y[yi] += x[xi] * w[wi];
+                dx[xi] += dy[yi] * w[wi];
+                dw[wi] += dy[yi] * x[xi];
+              }
+        }
+}
+
+// NaN fails; an infinite reference needs the same infinity; finite needs finite and close.
+// Counts the reference's infinities into `infinite`.
+template <class T>
+void compare(const std::string& what, const std::vector<T>& got, const std::vector<double>& want, int64_t& infinite) {
+  const double rel = sizeof(T) == 4 ? 2e-5 : 1e-12;
+  int64_t bad = 0;
+  size_t first = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const double g = double(got[i]), e = want[i];
+    bool ok;
+    if (std::isinf(e)) {
+      ok = g == e;
+      ++infinite;
+    } else {
+      ok = std::isfinite(g) && std::fabs(g - e) <= rel * (1.0 + std::fabs(e));
+    }
+    if (!ok && bad++ == 0) first = i;
+  }
+  if (bad > 0)
+    std::printf("  %s: %lld wrong, first at %zu: got %.9g want %.9g\n", what.c_str(), (long long)bad, first,
+                double(got[first]), want[first]);
+  expect(bad == 0, what);
+}
+
+template <class T>
+void check(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, const std::string& label, std::mt19937& rng) {
+  std::uniform_real_distribution<double> dist(0.5, 1.5);
+  auto positive = [&](int64_t count) {
+    std::vector<double> v(static_cast<size_t>(count));
+    for (auto& e : v) e = double(T(dist(rng)));
+    return v;
+  };
+  const auto x = positive(s.x_size()), b = positive(s.cout), dy = positive(s.y_size());
+  const int64_t cg = s.cin_per_group();
+  // The first tap of the first filter (top/left padding), the last tap of the last (bottom/right).
+  const int64_t inf_taps[2][4] = {{0, 0, 0, 0}, {s.cout - 1, cg - 1, s.kh - 1, s.kw - 1}};
+  for (const auto& tap : inf_taps) {
+    auto w = positive(s.w_size());
+    w[size_t(w_index(s, tap[0], tap[1], tap[2], tap[3]))] = INFINITY;
+    std::vector<double> want_y, want_dx, want_dw;
+    reference(s, x, w, b, dy, want_y, want_dx, want_dw);
+    const std::vector<T> xt(x.begin(), x.end()), wt(w.begin(), w.end()), bt(b.begin(), b.end());
+    const std::vector<T> dyt(dy.begin(), dy.end());
+    std::vector<T> y(size_t(s.y_size()), T(7)), dx(size_t(s.x_size()), T(7));
+    const std::string where = label + (tap[0] == 0 ? " first tap" : " last tap");
+    int64_t infinite = 0;
+    ops.conv2d_forward(s, xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner);
+    compare(where + " forward", y, want_y, infinite);
+    // Outputs of the Inf filter that stay finite are those where its Inf tap is on the padding.
+    int64_t padded = 0;
+    for (int64_t n = 0; n < s.n; ++n)
+      for (int64_t oh = 0; oh < s.oh; ++oh)
+        for (int64_t ow = 0; ow < s.ow; ++ow) padded += std::isfinite(want_y[size_t(y_index(s, n, tap[0], oh, ow))]);
+    expect(infinite > 0 && padded > 0, where + " forward: the Inf tap meets both input and padding");
+    infinite = 0;
+    ops.conv2d_backward_input(s, dyt.data(), wt.data(), dx.data(), runner);
+    compare(where + " backward input", dx, want_dx, infinite);
+    expect(infinite > 0, where + " backward input: the Inf tap meets dY somewhere");
+  }
+  // dw with finite weights but +Inf in dY at a corner pixel, whose window reaches into x's padding
+  // (every case pads): the Inf must meet only the input under that window.
+  const int64_t corners[2][4] = {{0, 0, 0, 0}, {s.n - 1, s.cout - 1, s.oh - 1, s.ow - 1}};
+  for (const auto& corner : corners) {
+    auto dy_inf = dy;
+    dy_inf[size_t(y_index(s, corner[0], corner[1], corner[2], corner[3]))] = INFINITY;
+    std::vector<double> want_y, want_dx, want_dw;
+    reference(s, x, positive(s.w_size()), b, dy_inf, want_y, want_dx, want_dw);
+    const std::vector<T> xt(x.begin(), x.end()), dyt(dy_inf.begin(), dy_inf.end());
+    std::vector<T> dw(size_t(s.w_size()), T(7)), db(size_t(s.cout), T(7));
+    ops.conv2d_backward_filter(s, dyt.data(), xt.data(), dw.data(), db.data(), runner);
+    int64_t infinite = 0;
+    compare(label + (corner[0] == 0 ? " first" : " last") + " pixel Inf: backward filter", dw, want_dw, infinite);
+  }
+}
+
+std::string describe(const ConvShape& s) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%s c%lld->%lld %lldx%lld k%lld s%lld p%lld,%lld d%lld g%lld",
+                s.layout == Layout::NHWC ? "NHWC" : "NCHW", (long long)s.c, (long long)s.cout, (long long)s.h,
+                (long long)s.w, (long long)s.kh, (long long)s.stride_h, (long long)s.pad_top, (long long)s.pad_bottom,
+                (long long)s.dilation_h, (long long)s.groups);
+  return buf;
+}
+
+}  // namespace
+
+int main() {
+  std::mt19937 rng(913);
+  ThreadPool pool2(2), pool3(3);
+  SerialRunner serial;
+  Runner* runners[] = {&serial, &pool2, &pool3};
+  for (const Case& t : kCases)
+    for (Layout layout : {Layout::NHWC, Layout::NCHW}) {
+      const ConvShape s = shape_of(t, layout);
+      validate(s);
+      const std::string forward = expected_path(t.forward, layout), dx = expected_path(t.dx, layout);
+      expect(forward_path(s) == forward,
+             describe(s) + " forward takes " + forward_path(s) + ", meant to cover " + forward);
+      expect(backward_input_path(s) == dx,
+             describe(s) + " dx takes " + backward_input_path(s) + ", meant to cover " + dx);
+    }
+  const std::vector<Case> cases = spread_subset(kCases);
+  for (const std::string& isa : supported_isas()) {
+    const KernelTable* table = kernel_table_named(isa);
+    const int before = failed;
+    size_t i = 0;
+    for (const Case& t : cases)
+      for (Layout layout : {Layout::NHWC, Layout::NCHW}) {
+        const ConvShape s = shape_of(t, layout);
+        Runner& runner = *runners[i++ % 3];
+        const std::string label = isa + " " + describe(s) + " threads " + std::to_string(runner.num_threads());
+        check(table->f32, s, runner, label + " f32", rng);
+        check(table->f64, s, runner, label + " f64", rng);
+      }
+    std::printf("%s: %zu cases, %d failures\n", isa.c_str(), i, failed - before);
+  }
+  std::printf("test_conv_padding: %d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
