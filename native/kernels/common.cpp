@@ -34,8 +34,10 @@ void* aligned_alloc_or_throw(size_t bytes) {
 void aligned_free(void* p) { std::free(p); }
 
 void* grow_scratch(ScratchBuffer& buffer, size_t bytes, std::atomic<size_t>& held) {
-  if (buffer.size >= bytes) return buffer.ptr;
+  // Checked even when a warm buffer would do, so that whether a call fits the limit does not
+  // depend on what earlier calls left behind.
   check_scratch_request(bytes);
+  if (buffer.size >= bytes) return buffer.ptr;
   aligned_free(buffer.ptr);
   held -= buffer.size;
   buffer.ptr = nullptr;
