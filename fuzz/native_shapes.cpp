@@ -12,8 +12,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../native/kernels/kernels.hpp"
@@ -31,8 +33,18 @@ constexpr double kMaxRunWork = double(1 << 21);
 // No scratch request is ever allocated above this, whatever the bound below says.
 constexpr size_t kScratchCap = size_t(256) << 20;
 
+// The decoded call, for reports: printed with every finding, and before each call when
+// CONVKIT_FUZZ_VERBOSE is set (to see what a crash input that a sanitizer caught was doing).
+std::string g_call;
+const bool g_verbose = std::getenv("CONVKIT_FUZZ_VERBOSE") != nullptr;
+
+void set_call(std::string call) {
+  g_call = std::move(call);
+  if (g_verbose) std::fprintf(stderr, "call: %s\n", g_call.c_str());
+}
+
 [[noreturn]] void finding(const std::string& what) {
-  std::fprintf(stderr, "\n==FINDING== %s\n", what.c_str());
+  std::fprintf(stderr, "\n==FINDING== %s\n  in %s\n", what.c_str(), g_call.c_str());
   std::fflush(stderr);
   std::abort();
 }
@@ -385,6 +397,19 @@ bool validated(const S& s) {
   }
 }
 
+std::string fields(std::initializer_list<std::pair<const char*, int64_t>> list) {
+  std::string out;
+  for (const auto& [name, v] : list) out += std::string(" ") + name + "=" + std::to_string(v);
+  return out;
+}
+
+std::string head(const Plan& p, const char* op, int64_t layout) {
+  return std::string(op) + (p.f64 ? " f64 " : " f32 ") + p.table->isa + " threads=" + std::to_string(p.threads) +
+         (layout == 0 ? " NHWC" : layout == 1 ? " NCHW" : " layout=" + std::to_string(layout));
+}
+
+const char* const kOpNames[kOps] = {"conv forward", "conv forward packed", "conv dx", "conv dw", "pool forward", "pool backward", "zero pad", "gemm"};
+
 Layout layout_from(Reader& in) {
   const uint8_t b = in.byte();
   return b < 0xf8 ? Layout(b & 1) : Layout(int8_t(b));  // rarely an invalid code
@@ -406,6 +431,11 @@ void run(const Plan& p, Reader& in, bool derive_output, bool flag) {
     } else {
       s.oh = in.integer(1), s.ow = in.integer(1);
     }
+    set_call(head(p, kOpNames[p.op], int64_t(s.layout)) + (p.bias ? " bias" : "") +
+             fields({{"n", s.n}, {"h", s.h}, {"w", s.w}, {"c", s.c}, {"kh", s.kh}, {"kw", s.kw}, {"cout", s.cout},
+                     {"groups", s.groups}, {"oh", s.oh}, {"ow", s.ow}, {"stride_h", s.stride_h}, {"stride_w", s.stride_w},
+                     {"pad_top", s.pad_top}, {"pad_left", s.pad_left}, {"pad_bottom", s.pad_bottom},
+                     {"pad_right", s.pad_right}, {"dilation_h", s.dilation_h}, {"dilation_w", s.dilation_w}}));
     if (validated(s)) run_conv<T>(p, s, in);
   } else if (p.op <= kPoolBackward) {
     PoolShape s;
@@ -422,12 +452,19 @@ void run(const Plan& p, Reader& in, bool derive_output, bool flag) {
     } else {
       s.oh = in.integer(1), s.ow = in.integer(1);
     }
+    set_call(head(p, kOpNames[p.op], int64_t(s.layout)) + (s.mode == PoolMode::Max ? " max" : " avg") +
+             (s.ceil_mode ? " ceil" : "") + (s.count_include_pad ? " count_include_pad" : "") + (flag ? " fuzzed-argmax" : "") +
+             fields({{"n", s.n}, {"c", s.c}, {"h", s.h}, {"w", s.w}, {"kh", s.kh}, {"kw", s.kw}, {"oh", s.oh}, {"ow", s.ow},
+                     {"stride_h", s.stride_h}, {"stride_w", s.stride_w}, {"pad_h", s.pad_h}, {"pad_w", s.pad_w}}));
     if (validated(s)) run_pool<T>(p, s, in, flag);
   } else if (p.op == kPad) {
     PadShape s;
     s.layout = layout_from(in);
     s.n = in.integer(1), s.c = in.integer(1), s.h = in.integer(1), s.w = in.integer(1);
     s.pad_top = in.integer(0), s.pad_left = in.integer(0), s.pad_bottom = in.integer(0), s.pad_right = in.integer(0);
+    set_call(head(p, kOpNames[p.op], int64_t(s.layout)) +
+             fields({{"n", s.n}, {"c", s.c}, {"h", s.h}, {"w", s.w}, {"pad_top", s.pad_top}, {"pad_left", s.pad_left},
+                     {"pad_bottom", s.pad_bottom}, {"pad_right", s.pad_right}}));
     if (validated(s)) run_pad<T>(p, s, in);
   } else {
     GemmShape s;
@@ -435,6 +472,10 @@ void run(const Plan& p, Reader& in, bool derive_output, bool flag) {
     s.a_row_stride = in.integer(0), s.a_col_stride = in.integer(1), s.b_row_stride = in.integer(0), s.b_col_stride = in.integer(1);
     if (derive_output) s.a_row_stride = s.k, s.b_row_stride = s.n;  // contiguous operands
     s.accumulate = flag;
+    set_call(head(p, kOpNames[p.op], 0).substr(0, head(p, kOpNames[p.op], 0).size() - 5) + (s.accumulate ? " accumulate" : "") +
+             (p.bias ? " bias" : "") +
+             fields({{"m", s.m}, {"n", s.n}, {"k", s.k}, {"a_row_stride", s.a_row_stride}, {"a_col_stride", s.a_col_stride},
+                     {"b_row_stride", s.b_row_stride}, {"b_col_stride", s.b_col_stride}}));
     if (validated(s)) run_gemm<T>(p, s, in);
   }
 }

@@ -211,6 +211,7 @@ function runCases(cases) {
     new Promise((resolve) => {
       const child = spawn(process.execPath, ['--expose-gc', CHILD, String(first)], { stdio: ['pipe', 'pipe', 'pipe'] });
       let current = null, startedAt = 0, stderr = '', pending = '', killedFor = null, progressed = false;
+      child.stdin.on('error', () => {}); // a child that dies at once: reported on 'close'
       child.stdin.end(input);
       child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-6000)));
       child.stdout.on('data', (d) => {
