@@ -7,6 +7,7 @@
 // convkit::Error, a workspace out of proportion to the tensors, an output element the kernel
 // left unwritten, or (optionally) an ISA disagreeing with the generic kernels.
 // The byte format is described in fuzz/README.md; fuzz/make-seeds.js writes the seed corpus.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -29,7 +30,7 @@ namespace {
 // and small buffers keep an execution in the millisecond range under ASan.
 constexpr int64_t kMaxRunElements = int64_t(1) << 16;
 // Multiply-adds (or window visits) beyond this are only validated, for the same reason.
-constexpr double kMaxRunWork = double(1 << 21);
+constexpr double kMaxRunWork = double(1 << 20);
 // No scratch request is ever allocated above this, whatever the bound below says.
 constexpr size_t kScratchCap = size_t(256) << 20;
 
@@ -252,8 +253,10 @@ void run_conv(const Plan& p, const ConvShape& s, const Reader& in) {
   const int64_t packed_size = ops_of<T>(p.table).conv2d_packed_weights_size(s);
   if (packed_size < 0 || packed_size > 64 * kMaxElements)
     finding("conv2d_packed_weights_size = " + std::to_string(packed_size));
-  const double macs = double(s.n) * double(s.oh) * double(s.ow) * double(s.cout) * double(s.cin_per_group()) *
-                      double(s.kh) * double(s.kw);
+  const double taps = double(s.kh) * double(s.kw);
+  // The direct dx is a forward over dy padded by the kernel: every tap of every input pixel.
+  const double macs = std::max(double(s.y_size()) * double(s.cin_per_group()) * taps,
+                               p.op == kBackwardInput ? double(s.x_size()) * double(s.cout_per_group()) * taps : 0.0);
   if (!small({s.x_size(), s.w_size(), s.y_size(), packed_size}, macs)) return;
   const double bytes = double(s.x_size() + s.w_size() + s.y_size() + s.cout) * sizeof(T);
   const std::vector<T> x = filled<T>(in, s.x_size(), 1), w = filled<T>(in, s.w_size(), 2),

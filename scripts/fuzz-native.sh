@@ -24,8 +24,9 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 for target in native_shapes; do
   mkdir -p "build-fuzz/corpus-new/$target" build-fuzz/artifacts
   echo "fuzz-native: $target for ${seconds}s over fuzz/corpus/$target"
-  # -timeout: one input running for seconds is a finding (a loop over a padded 2^31 plane).
-  "build-fuzz/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=512 \
+  # -timeout: one input running for half a minute is a finding (a loop over a padded 2^31 plane);
+  # the slowest legitimate inputs take a few seconds at -O0 under the sanitizers.
+  "build-fuzz/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -max_len=512 \
     -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$target-" \
     "build-fuzz/corpus-new/$target" "fuzz/corpus/$target" 2>"build-fuzz/$target.log" ||
     { grep -m 1 -A 30 -E '==FINDING==|runtime error|ERROR: (AddressSanitizer|libFuzzer)' "build-fuzz/$target.log"

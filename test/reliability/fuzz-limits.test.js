@@ -213,7 +213,7 @@ function runCases(cases) {
       let current = null, startedAt = 0, stderr = '', pending = '', killedFor = null, progressed = false;
       child.stdin.on('error', () => {}); // a child that dies at once: reported on 'close'
       child.stdin.end(input);
-      child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-6000)));
+      child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-20000)));
       child.stdout.on('data', (d) => {
         pending += d;
         const lines = pending.split('\n');
@@ -235,7 +235,7 @@ function runCases(cases) {
       }, 25);
       child.on('close', (code, signal) => {
         clearInterval(watchdog);
-        const crash = { outcome: 'crash', code, signal, stderr: stderr.slice(-1500) };
+        const crash = { outcome: 'crash', code, signal, stderr: crashSummary(stderr) };
         if (current !== null) {
           reports[current] = reports[current] || killedFor || crash;
           return resolve(current + 1);
@@ -253,6 +253,15 @@ function runCases(cases) {
   })();
 }
 
+/** The head of a sanitizer report (its first line and top frames), else the last lines. */
+function crashSummary(stderr) {
+  const lines = stderr.trim().split('\n');
+  const first = lines.findIndex((l) => /ERROR: \w+Sanitizer|runtime error|FATAL ERROR|Segmentation fault/.test(l));
+  if (first < 0) return lines.slice(-4).join(' | ');
+  const frames = lines.slice(first + 1).filter((l) => /^\s+#\d+ /.test(l)).slice(0, 4).map((l) => l.trim().replace(/\s*\(\/.*?\)/, ''));
+  return [lines[first].trim(), ...frames].join(' | ');
+}
+
 function residentMb(pid) {
   try {
     const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -264,7 +273,7 @@ function residentMb(pid) {
 
 /** Why a report breaks the rules for its case, or null. */
 function verdict(c, r) {
-  if (r.outcome === 'crash') return `crashed (${r.signal || `exit ${r.code}`}): ${(r.stderr || '').trim().split('\n').slice(-6).join(' | ')}`;
+  if (r.outcome === 'crash') return `crashed (${r.signal || `exit ${r.code}`})${r.stderr ? `: ${r.stderr}` : ''}`;
   if (r.outcome === 'timeout') return `still running after ${CASE_SECONDS + 10} s (killed)`;
   if (r.outcome === 'rss') return `resident memory reached ${Math.round(r.maxRssMb)} MB (killed)`;
   if (r.ms > CASE_SECONDS * 1000) return `took ${Math.round(r.ms)} ms`;
