@@ -62,6 +62,8 @@ const seeds = {
   'issue13-wrap-dx': conv('backwardInput', 'NHWC', { h: 1, w: 1, c: 1, kh: 2, kw: 2, cout: 1, pad: [2 ** 30, 2 ** 30 - 15, 2 ** 30, 2 ** 30 - 15], dilation: [2 ** 31 - 1, 2 ** 31 - 31] }),
   // Issue 13 item 3: one input element, dilation 40000: gigabytes of scratch for one output.
   'issue13-dilation-40000': conv('forward', 'NHWC', { h: 1, w: 1, c: 1, kh: 2, kw: 2, cout: 1, pad: [20000, 20000, 20000, 20000], dilation: [40000, 40000] }),
+  // Found by this target: the NHWC GEMM forward's input band is sized by the padding (conv.inl).
+  'gemm-band-padding-11000': conv('forward', 'NHWC', { n: 6, h: 10, w: 2, c: 10, kh: 2, kw: 2, cout: 2, groups: 2, stride: [10, 11000], pad: [11000, 11000, 11000, 11000], dilation: [11000, 11000] }, { threads: 4 }),
   'near-2^46-refused': conv('forward', 'NHWC', { n: 2 ** 23, h: 2 ** 23 + 1, w: 1, c: 1, kh: 1, kw: 1, cout: 1 }),
   'max-2x2': pool('poolForward', 'NHWC', { mode: 'max', c: 3, h: 8, w: 8, kh: 2, kw: 2, stride: [2, 2] }),
   'avg-3x3-ceil-backward': pool('poolBackward', 'NCHW', { mode: 'avg', ceil: true, includePad: false, n: 2, c: 3, h: 9, w: 8, kh: 3, kw: 3, stride: [2, 2], pad: [1, 1] }, { f64: true }),
