@@ -281,6 +281,8 @@ function verdict(c, r) {
   if (r.corrupted) return `${r.corrupted} (memory written after its owner was freed)`;
   const got = r.outcome === 'ok' ? 'returned' : `threw ${r.error}`;
   if (c.detach) {
+    if (r.outcome === 'ok' && /: length 0,/.test(r.mismatch || ''))
+      return `resolved, but with an empty result (its ${c.detach.target} was taken away mid-op): it must resolve with the values or reject with a code`;
     if (r.outcome === 'ok') return r.mismatch ? `resolved with wrong values: ${r.mismatch}` : null;
     return /^ERR_/.test(r.error) ? null : `${got}: ${r.message}`;
   }
