@@ -21,11 +21,16 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 # A smaller fuzz run: the point here is memory errors on odd inputs, not coverage of values.
 export CONVKIT_FUZZ_RUNS="${CONVKIT_FUZZ_RUNS:-300}"
+# The near-limit fuzz runs every case in a child process; the children inherit LD_PRELOAD and
+# CONVKIT_ADDON_PATH, so they run the sanitized addon too, and an ASan report is a crash.
+export CONVKIT_LIMITS_RUNS="${CONVKIT_LIMITS_RUNS:-10}"
 
 echo "sanitize-addon: mocha on $CONVKIT_ADDON_PATH"
 npx mocha --no-config --timeout 300000 --grep "missing native addon" --invert \
   test/reference.test.js test/errors.test.js test/threads.test.js test/gradcheck.test.js \
   test/reliability/fuzz.test.js test/reliability/concurrency.test.js test/reliability/numerics.test.js \
-  test/reliability/large-inputs.test.js test/reliability/padding-inf.test.js
+  test/reliability/large-inputs.test.js test/reliability/padding-inf.test.js \
+  test/reliability/fuzz-limits.test.js test/reliability/buffer-lifetime.test.js \
+  test/reliability/sync-while-async.test.js test/reliability/workspace-limit.test.js
 echo "sanitize-addon: worker_threads terminated mid-work"
 node test/reliability/fixtures/worker-churn.js 4 4

@@ -45,6 +45,15 @@ Lanes<T, W> load_lanes(const T* p) {
   return v;
 }
 
+#if defined(__clang__)
+// clang has no __builtin_shuffle (the fuzz build, fuzz/README.md, uses clang): the same even
+// lanes with a compile-time mask.
+template <class T, int64_t W, size_t... K>
+Lanes<T, W> even_lanes(Lanes<T, W> lo, Lanes<T, W> hi, std::index_sequence<K...>) {
+  return __builtin_shufflevector(lo, hi, (2 * int64_t(K) < W ? 2 * int64_t(K) : 2 * int64_t(K) + 1)...);
+}
+#endif
+
 // Lanes p[0], p[stride], ..., p[(W-1)*stride]. Stride 2 is two contiguous loads and a shuffle
 // (the second load starts at p + W - 1 so nothing past p[2W-2] is read).
 template <class T, int64_t W, class Stride>
@@ -52,10 +61,14 @@ Lanes<T, W> load_strided_lanes(const T* p, Stride stride) {
   if constexpr (std::is_same_v<Stride, std::integral_constant<int64_t, 1>>) {
     return load_lanes<T, W>(p);
   } else if constexpr (std::is_same_v<Stride, std::integral_constant<int64_t, 2>> && W > 1) {
+#if defined(__clang__)
+    return even_lanes<T, W>(load_lanes<T, W>(p), load_lanes<T, W>(p + W - 1), std::make_index_sequence<size_t(W)>());
+#else
     using Mask = Lanes<LaneIndex<T>, W>;
     Mask even;
     for (int64_t k = 0; k < W; ++k) even[k] = LaneIndex<T>(2 * k < W ? 2 * k : 2 * k + 1);
     return __builtin_shuffle(load_lanes<T, W>(p), load_lanes<T, W>(p + W - 1), even);
+#endif
   } else {
     Lanes<T, W> v;
     for (int64_t k = 0; k < W; ++k) v[k] = p[k * stride];
