@@ -133,15 +133,32 @@ function runSync<R>(plan: Plan<R>): R {
   return plan.result;
 }
 
+/** Where each kernel's outputs sit among its arguments. */
+const OUTPUT_ARGS: Record<KernelName, readonly number[]> = {
+  conv2dForward: [3],
+  conv2dBackwardInput: [2],
+  conv2dBackwardFilter: [2, 3],
+  pool2dForward: [1, 2],
+  pool2dBackward: [2],
+  zeroPad: [1],
+  gemm: [3],
+};
+
 async function runAsync<R>(plan: () => Plan<R>): Promise<R> {
   // Inside an async function, a validation error becomes a rejection.
   const { calls, result } = plan();
   const binding: NativeBinding = native();
+  const outputs = calls.flatMap(([name, args]) =>
+    OUTPUT_ARGS[name].map((i) => args[i]).filter((a): a is ArrayBufferView => ArrayBuffer.isView(a) && a.byteLength > 0));
   try {
     await Promise.all(calls.map(([name, args]) => (binding[ASYNC_NAME[name]] as AnyKernel)(...args)));
   } catch (error) {
     throw fromNative(error);
   }
+  // The addon pins the memory, so the kernel wrote safely, but into whoever received a buffer the
+  // caller transferred meanwhile: the result is not here to return.
+  if (outputs.some((a) => a.byteLength === 0))
+    throw new ConvkitError('ERR_ARG', 'an output buffer (options.out or a result array) was detached or transferred while the async call ran; its result went with it');
   return result;
 }
 
