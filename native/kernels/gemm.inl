@@ -47,10 +47,22 @@ inline int64_t task_rows(int64_t rows, int64_t groups, int64_t max_rows, int64_t
   return best * unit;
 }
 
+// Workspaces are sized through checked_bytes / checked_elements (checked.hpp): a size that
+// would wrap is ERR_TOO_LARGE, never a small buffer that the kernel overruns.
 template <class T>
 T* scratch_of(Runner& r, int thread, int slot, int64_t elements) {
-  return static_cast<T*>(r.scratch(thread, slot, size_t(elements) * sizeof(T)));
+  return static_cast<T*>(r.scratch(thread, slot, checked_bytes(elements, sizeof(T))));
 }
+
+// The same, with the element count given as its factors.
+template <class T>
+T* scratch_of(Runner& r, int thread, int slot, std::initializer_list<int64_t> factors) {
+  return scratch_of<T>(r, thread, slot, checked_elements(factors));
+}
+
+// Workspaces up to this many elements are always acceptable: path choices compare a
+// workspace with the work it serves, and tiny layers may round up to more than a few times that.
+constexpr int64_t kSmallWorkspace = int64_t(1) << 16;
 
 // Scratch slots used below.
 enum ScratchSlot {
@@ -147,12 +159,12 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const T* pa, const T* pb, 
 // k0 * round_up(N, NR); within it, NR panels as in pack_b_block. Used for weights.
 template <class T>
 int64_t packed_b_size(int64_t K, int64_t N) {
-  return K * round_up(N, Blocking<T>::NR);
+  return checked_elements({K, round_up(N, Blocking<T>::NR)});
 }
 
 template <class T>
 int64_t packed_a_size(int64_t M, int64_t K) {
-  return round_up(K, Blocking<T>::KC) * round_up(M, Blocking<T>::MR);
+  return checked_elements({round_up(K, Blocking<T>::KC), round_up(M, Blocking<T>::MR)});
 }
 
 // Fill `dest` with every KC block of B, in parallel over (k block, panel).
@@ -192,7 +204,7 @@ void gemm_on(const GemmShape& s, const T* a, const T* b, const T* bias, T* c, Ru
   parallel_for(r, mblocks * nblocks, [&](int64_t task, int thread) {
     const int64_t m0 = task / nblocks * MC, n0 = task % nblocks * NC;
     const int64_t mc = std::min(MC, s.m - m0), nc = std::min(NC, s.n - n0);
-    T* pa = scratch_of<T>(r, thread, kPackA, MC * KC);
+    T* pa = scratch_of<T>(r, thread, kPackA, {MC, KC});
     for (int64_t k0 = 0; k0 < s.k; k0 += KC) {
       const int64_t kc = std::min(KC, s.k - k0);
       pack_a_block(pa, a + m0 * s.a_row_stride + k0 * s.a_col_stride, s.a_row_stride, s.a_col_stride, mc, kc);
