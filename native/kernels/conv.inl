@@ -482,8 +482,8 @@ void conv2d_forward_nchw(const ConvShape& s, const T* x, const T* packed_w, cons
         else
           im2col_nchw(pb, NR, NR * kc, xg, s, k0, kc, p0, nc);
         for (int64_t ic = 0; ic < coutg; ic += MC)
-          macro_kernel(std::min(MC, coutg - ic), nc, kc, packed_w + g * group_size + k0 * mp + ic * KC, pb, yg + ic * P, P,
-                       k0 > 0, b ? b + g * coutg + ic : nullptr, static_cast<const T*>(nullptr));
+          macro_kernel(std::min(MC, coutg - ic), nc, kc, packed_w + g * group_size + k0 * mp + ic * kc, pb, yg + ic * P, P,
+                       k0 > 0, b ? b + g * coutg + ic : nullptr, static_cast<const T*>(nullptr), kc);
       }
     }
   });
@@ -613,8 +613,8 @@ void conv2d_backward_input_nchw(const ConvShape& s, const T* dy, const T* w, T* 
           const int64_t kc = std::min(KC, coutg - k0);
           pack_b_block(pb, dy + (n * s.cout + g * coutg + k0) * P + t0, P, 1, tp, kc);
           for (int64_t ic = 0; ic < K; ic += MC)
-            macro_kernel(std::min(MC, K - ic), tp, kc, packed_wt + g * group_size + k0 * mp + ic * KC, pb,
-                         dcol + ic * tp, tp, k0 > 0, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
+            macro_kernel(std::min(MC, K - ic), tp, kc, packed_wt + g * group_size + k0 * mp + ic * kc, pb,
+                         dcol + ic * tp, tp, k0 > 0, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr), kc);
         }
         col2im_nchw(dx + (n * s.c + g * cg) * s.h * s.w, dcol, tp, s, t0, tp);
       }
