@@ -150,6 +150,12 @@ struct Channels {
 // grouped GEMM, and a K of 360 (more than one KC block).
 const Channels kChannels[] = {{1, 1, 1}, {2, 3, 1}, {20, 20, 1}, {3, 3, 3}, {2, 4, 2}, {1, 20, 1}, {4, 40, 2}, {40, 36, 1}};
 
+// Cases outside the cross product: a grouped layer with 2 input and 17 output channels in each
+// of 1024 groups, whose packed GEMM weights once took KC/2 = 128 times the weights (29 MB).
+const std::pair<Geometry, Channels> kExtraCases[] = {
+    {{"grouped 1x1, 2 channels per group", 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1}, {2048, 17408, 1024}},
+};
+
 int64_t out_size(int64_t in, int64_t pad_lo, int64_t pad_hi, int64_t k, int64_t d, int64_t stride) {
   const int64_t span = d * (k - 1) + 1;
   return in + pad_lo + pad_hi < span ? 0 : (in + pad_lo + pad_hi - span) / stride + 1;
@@ -194,6 +200,7 @@ int main() {
   std::vector<std::pair<Geometry, Channels>> cases;
   for (const Geometry& g : kGeometries)
     for (const Channels& ch : kChannels) cases.emplace_back(g, ch);
+  for (const auto& extra : kExtraCases) cases.push_back(extra);
   cases = spread_subset(cases);  // valgrind runs a few
   int index = 0;
   for (const std::string& isa : supported_isas()) {
