@@ -26,6 +26,6 @@ echo "sanitize-addon: mocha on $CONVKIT_ADDON_PATH"
 npx mocha --no-config --timeout 300000 --grep "missing native addon" --invert \
   test/reference.test.js test/errors.test.js test/threads.test.js test/gradcheck.test.js \
   test/reliability/fuzz.test.js test/reliability/concurrency.test.js test/reliability/numerics.test.js \
-  test/reliability/large-inputs.test.js
+  test/reliability/large-inputs.test.js test/reliability/size-limits.test.js
 echo "sanitize-addon: worker_threads terminated mid-work"
 node test/reliability/fixtures/worker-churn.js 4 4
