@@ -31,6 +31,7 @@ npx mocha --no-config --timeout 300000 --grep "missing native addon" --invert \
   test/reliability/fuzz.test.js test/reliability/concurrency.test.js test/reliability/numerics.test.js \
   test/reliability/large-inputs.test.js test/reliability/padding-inf.test.js \
   test/reliability/fuzz-limits.test.js test/reliability/buffer-lifetime.test.js \
-  test/reliability/sync-while-async.test.js test/reliability/workspace-limit.test.js
+  test/reliability/sync-while-async.test.js test/reliability/workspace-limit.test.js \
+  test/reliability/size-limits.test.js
 echo "sanitize-addon: worker_threads terminated mid-work"
 node test/reliability/fixtures/worker-churn.js 4 4

@@ -136,7 +136,8 @@ void im2col_nchw(T* dest, int64_t width, int64_t stride, const T* xg, const Conv
   // Narrow outputs make row runs too short to pay for themselves: gather per element from
   // precomputed window origins instead.
   constexpr int64_t kNarrowOutput = 16, kChunk = 64;
-  if (s.ow < kNarrowOutput) {
+  // The gather's lane indices (int32 for float) must hold every index of an input plane.
+  if (s.ow < kNarrowOutput && s.h * s.w <= std::numeric_limits<LaneIndex<T>>::max()) {
     // Chunks end at panel boundaries, so a chunk's columns are contiguous in dest.
     int64_t ih_origin[kChunk], iw_origin[kChunk];
     LaneIndex<T> index[kChunk], inside[kChunk];
@@ -275,7 +276,7 @@ inline bool is_pointwise(const ConvShape& s) {
 template <class T>
 int64_t gemm_forward_weights_size(const ConvShape& s) {
   const int64_t K = s.kh * s.kw * s.cin_per_group(), coutg = s.cout_per_group();
-  return s.groups * (s.layout == Layout::NHWC ? packed_b_size<T>(K, coutg) : packed_a_size<T>(coutg, K));
+  return checked_elements({s.groups, s.layout == Layout::NHWC ? packed_b_size<T>(K, coutg) : packed_a_size<T>(coutg, K)});
 }
 
 template <class T>
@@ -312,6 +313,8 @@ const T* packed_forward_weights(const ConvShape& s, const T* w, const T* prepack
 struct NhwcBand {
   int64_t rows_per_task, bands, width, height;  // width, height: of a full task's band, in pixels
   int64_t pitch;                                // elements from one band row to the next
+  int64_t elements;                             // of a full task's band (saturated)
+  bool fits;                                    // see below; if not, the band must not be used
   NhwcBand(const ConvShape& s, int64_t max_pixels, int threads) {
     const int64_t max_rows = std::max<int64_t>(1, max_pixels / s.ow);
     const int64_t rows = task_rows(s.oh, s.n, max_rows, 1, threads);
@@ -319,7 +322,15 @@ struct NhwcBand {
     rows_per_task = ceil_div(s.oh, bands);  // the same band count with rows spread evenly
     width = (s.ow - 1) * s.stride_w + (s.kw - 1) * s.dilation_w + 1;
     height = (rows_per_task - 1) * s.stride_h + (s.kh - 1) * s.dilation_h + 1;
-    pitch = width * s.c;
+    pitch = saturating_product({width, s.c});
+    elements = saturating_product({height, pitch});
+    // The band copies the covered input rows with their padding and dilation gaps: with those
+    // far larger than the image (a one-pixel input with dilation 40000 would need a 40001 x
+    // 40001 band), it dwarfs both the input it copies and the im2col it replaces, and such
+    // layers take conv2d_forward_nhwc_im2col instead.
+    const int64_t im2col = saturating_product({rows_per_task, s.ow, s.kh, s.kw, s.cin_per_group()});
+    const int64_t image = saturating_product({std::min(height, s.h), s.w, s.c});
+    fits = elements <= saturating_sum(saturating_product({4, saturating_sum(im2col, image)}), kSmallWorkspace);
   }
 };
 
@@ -361,6 +372,30 @@ inline int nhwc_band_runs(const ConvShape& s, int64_t pitch, int64_t k0, int64_t
   return count;
 }
 
+// The NHWC forward through im2col tiles packed as A blocks, for layers whose input band would be
+// mostly padding or dilation gaps (see NhwcBand::fits): one MC x KC tile per thread, whatever
+// the padding and dilation.
+template <class T>
+void conv2d_forward_nhwc_im2col(const ConvShape& s, const T* x, const T* packed_w, const T* b, T* y, Runner& r) {
+  constexpr int MR = Blocking<T>::MR;
+  const int64_t KC = Blocking<T>::KC, MC = Blocking<T>::MC;
+  const int64_t G = s.groups, cg = s.cin_per_group(), coutg = s.cout_per_group();
+  const int64_t K = s.kh * s.kw * cg, np = round_up(coutg, Blocking<T>::NR), M = s.n * s.oh * s.ow;
+  parallel_for(r, ceil_div(M, MC), [&](int64_t task, int thread) {
+    const int64_t p0 = task * MC, mc = std::min(MC, M - p0);
+    T* pa = scratch_of<T>(r, thread, kPackA, {MC, KC});
+    for (int64_t g = 0; g < G; ++g)
+      for (int64_t k0 = 0; k0 < K; k0 += KC) {
+        const int64_t kc = std::min(KC, K - k0);
+        // Row i of the block at i*KC is row i%MR of panel i/MR: the packed A format.
+        im2col_nhwc(pa, 1, KC, x, s, g, p0, mc, k0, kc);
+        if (mc % MR != 0) zero_a_rows(pa + mc / MR * MR * KC, int(mc % MR), kc);
+        macro_kernel(mc, coutg, kc, pa, packed_w + g * K * np + k0 * np, y + p0 * s.cout + g * coutg, s.cout, k0 > 0,
+                     static_cast<const T*>(nullptr), b ? b + g * coutg : nullptr);
+      }
+  });
+}
+
 template <class T>
 void conv2d_forward_nhwc(const ConvShape& s, const T* x, const T* packed_w, const T* b, T* y, Runner& r) {
   constexpr int MR = Blocking<T>::MR;
@@ -368,6 +403,10 @@ void conv2d_forward_nhwc(const ConvShape& s, const T* x, const T* packed_w, cons
   const int64_t G = s.groups, cg = s.cin_per_group(), coutg = s.cout_per_group();
   const int64_t K = s.kh * s.kw * cg, np = round_up(coutg, Blocking<T>::NR);
   const NhwcBand geo(s, MC, r.num_threads());
+  if (!geo.fits) {
+    conv2d_forward_nhwc_im2col(s, x, packed_w, b, y, r);
+    return;
+  }
   const int64_t max_pixels = geo.rows_per_task * s.ow, max_panels = ceil_div(max_pixels, MR);
   const int64_t max_runs = std::min(KC, s.kh * s.kw) + 1;
   // A task's packed panels: at most one per output row boundary plus a short last one.
@@ -376,10 +415,10 @@ void conv2d_forward_nhwc(const ConvShape& s, const T* x, const T* packed_w, cons
   parallel_for(r, s.n * geo.bands, [&](int64_t task, int thread) {
     const int64_t n = task / geo.bands, oh0 = task % geo.bands * geo.rows_per_task;
     const int64_t rows = std::min(geo.rows_per_task, s.oh - oh0), pixels = rows * s.ow;
-    T* band = scratch_of<T>(r, thread, kBand, geo.height * geo.pitch);
-    T* pa = scratch_of<T>(r, thread, kPackA, max_packed * MR * KC);
-    KRun* runs = static_cast<KRun*>(r.scratch(thread, kRuns, sizeof(KRun) * size_t(max_runs) +
-                                                                   sizeof(ARows<T>) * size_t(max_panels)));
+    T* band = scratch_of<T>(r, thread, kBand, geo.elements);
+    T* pa = scratch_of<T>(r, thread, kPackA, {max_packed, MR, KC});
+    KRun* runs = static_cast<KRun*>(r.scratch(thread, kRuns, checked_bytes(max_runs, sizeof(KRun)) +
+                                                                   checked_bytes(max_panels, sizeof(ARows<T>))));
     ARows<T>* panels = reinterpret_cast<ARows<T>*>(runs + max_runs);
     fill_nhwc_band(band, x, s, geo, n, oh0, rows);
     const int64_t lda = s.stride_w * s.c;
@@ -432,7 +471,7 @@ void conv2d_forward_nchw(const ConvShape& s, const T* x, const T* packed_w, cons
   const int64_t block = task_rows(P, s.n, NC, NR, r.num_threads()), pblocks = ceil_div(P, block);
   parallel_for(r, s.n * pblocks, [&](int64_t task, int thread) {
     const int64_t n = task / pblocks, p0 = task % pblocks * block, nc = std::min(block, P - p0);
-    T* pb = scratch_of<T>(r, thread, kPackB, KC * NC);
+    T* pb = scratch_of<T>(r, thread, kPackB, {KC, NC});
     for (int64_t g = 0; g < G; ++g) {
       const T* xg = x + (n * s.c + g * cg) * s.h * s.w;
       T* yg = y + (n * s.cout + g * coutg) * P + p0;
@@ -443,8 +482,8 @@ void conv2d_forward_nchw(const ConvShape& s, const T* x, const T* packed_w, cons
         else
           im2col_nchw(pb, NR, NR * kc, xg, s, k0, kc, p0, nc);
         for (int64_t ic = 0; ic < coutg; ic += MC)
-          macro_kernel(std::min(MC, coutg - ic), nc, kc, packed_w + g * group_size + k0 * mp + ic * KC, pb, yg + ic * P, P,
-                       k0 > 0, b ? b + g * coutg + ic : nullptr, static_cast<const T*>(nullptr));
+          macro_kernel(std::min(MC, coutg - ic), nc, kc, packed_w + g * group_size + k0 * mp + ic * kc, pb, yg + ic * P, P,
+                       k0 > 0, b ? b + g * coutg + ic : nullptr, static_cast<const T*>(nullptr), kc);
       }
     }
   });
@@ -487,13 +526,15 @@ void conv2d_backward_input_nhwc(const ConvShape& s, const T* dy, const T* w, T* 
   const int64_t K = s.kh * s.kw * cg, np = round_up(K, Blocking<T>::NR);
 
   // W^T per group: [Coutg x K] with element (co, kidx) at w[kidx*Cout + g*Coutg + co].
-  T* packed_wt = scratch_of<T>(r, r.num_threads(), kPackedWeights, G * packed_b_size<T>(coutg, K));
+  T* packed_wt = scratch_of<T>(r, r.num_threads(), kPackedWeights, {G, packed_b_size<T>(coutg, K)});
   for (int64_t g = 0; g < G; ++g) pack_b_full(packed_wt + g * coutg * np, w + g * coutg, 1, s.cout, coutg, K, r);
   zero_fill(dx, s.x_size(), r);
+  // A tile holds at most one band's pixels: a few rows for a wide kernel (large K) and a small output.
+  const int64_t tile_rows = std::min(MC, saturating_product({std::min(col2im_band_rows(s), s.oh), s.ow}));
 
   for_each_band_two_phase(r, s, [&](int64_t n, int64_t oh_begin, int64_t oh_end, int thread) {
-    T* dcol = scratch_of<T>(r, thread, kTile, MC * K);
-    T* pa = scratch_of<T>(r, thread, kPackA, MC * KC);
+    T* dcol = scratch_of<T>(r, thread, kTile, {tile_rows, K});
+    T* pa = scratch_of<T>(r, thread, kPackA, {MC, KC});
     const int64_t p_end = (n * s.oh + oh_end) * s.ow;
     for (int64_t t0 = (n * s.oh + oh_begin) * s.ow; t0 < p_end; t0 += MC) {
       const int64_t tp = std::min(MC, p_end - t0);
@@ -527,6 +568,12 @@ void conv2d_backward_input_nhwc_as_forward(const ConvShape& s, const T* dy, cons
   t.h = s.oh, t.w = s.ow, t.c = s.cout, t.oh = s.h, t.ow = s.w, t.cout = s.c;
   t.pad_top = (s.kh - 1) * s.dilation_h - s.pad_top, t.pad_bottom = (s.kh - 1) * s.dilation_h - s.pad_bottom;
   t.pad_left = (s.kw - 1) * s.dilation_w - s.pad_left, t.pad_right = (s.kw - 1) * s.dilation_w - s.pad_right;
+  // dY padded by nearly the dilated kernel's reach: where that dwarfs dY (huge dilation), the
+  // col2im path, whose tiles scale with dY, computes the same dx.
+  if (!NhwcBand(t, Blocking<T>::MC, r.num_threads()).fits) {
+    conv2d_backward_input_nhwc(s, dy, w, dx, r);
+    return;
+  }
   // t's HWIO weights: (tap, co, g*Cg + ci) = w(taps-1-tap, ci, g*Coutg + co), w being [taps][Cg][Cout].
   T* flipped = scratch_of<T>(r, r.num_threads(), kTile, s.w_size());
   parallel_for(r, taps, [&](int64_t tap, int) {
@@ -548,14 +595,16 @@ void conv2d_backward_input_nchw(const ConvShape& s, const T* dy, const T* w, T* 
   const int64_t K = cg * s.kh * s.kw, P = s.oh * s.ow, mp = round_up(K, Blocking<T>::MR);
 
   // W^T per group: [K x Coutg] with element (kidx, co) at w[(g*Coutg + co)*K + kidx].
-  T* packed_wt = scratch_of<T>(r, r.num_threads(), kPackedWeights, G * packed_a_size<T>(K, coutg));
+  T* packed_wt = scratch_of<T>(r, r.num_threads(), kPackedWeights, {G, packed_a_size<T>(K, coutg)});
   const int64_t group_size = packed_a_size<T>(K, coutg);
   for (int64_t g = 0; g < G; ++g) pack_a_full(packed_wt + g * group_size, w + g * coutg * K, 1, K, K, coutg, r);
   zero_fill(dx, s.x_size(), r);
+  // A tile holds at most one band's pixels (see conv2d_backward_input_nhwc).
+  const int64_t tile_columns = std::min(NC, saturating_product({std::min(col2im_band_rows(s), s.oh), s.ow}));
 
   for_each_band_two_phase(r, s, [&](int64_t n, int64_t oh_begin, int64_t oh_end, int thread) {
-    T* dcol = scratch_of<T>(r, thread, kTile, K * NC);
-    T* pb = scratch_of<T>(r, thread, kPackB, KC * NC);
+    T* dcol = scratch_of<T>(r, thread, kTile, {K, tile_columns});
+    T* pb = scratch_of<T>(r, thread, kPackB, {KC, NC});
     const int64_t p_end = oh_end * s.ow;
     for (int64_t t0 = oh_begin * s.ow; t0 < p_end; t0 += NC) {
       const int64_t tp = std::min(NC, p_end - t0);
@@ -564,8 +613,8 @@ void conv2d_backward_input_nchw(const ConvShape& s, const T* dy, const T* w, T* 
           const int64_t kc = std::min(KC, coutg - k0);
           pack_b_block(pb, dy + (n * s.cout + g * coutg + k0) * P + t0, P, 1, tp, kc);
           for (int64_t ic = 0; ic < K; ic += MC)
-            macro_kernel(std::min(MC, K - ic), tp, kc, packed_wt + g * group_size + k0 * mp + ic * KC, pb,
-                         dcol + ic * tp, tp, k0 > 0, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
+            macro_kernel(std::min(MC, K - ic), tp, kc, packed_wt + g * group_size + k0 * mp + ic * kc, pb,
+                         dcol + ic * tp, tp, k0 > 0, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr), kc);
         }
         col2im_nchw(dx + (n * s.c + g * cg) * s.h * s.w, dcol, tp, s, t0, tp);
       }
@@ -675,15 +724,15 @@ void conv2d_backward_filter_nhwc(const ConvShape& s, const T* dy, const T* x, T*
       const T* cols = x + t0 * s.c + g * cg;
       int64_t ld = s.c;
       if (!pointwise && !direct_panels) {
-        T* tile = scratch_of<T>(r, thread, kTile, TP * K);
+        T* tile = scratch_of<T>(r, thread, kTile, {std::min(TP, M), K});
         im2col_nhwc(tile, 1, K, x, s, g, t0, tp, 0, K);
         cols = tile;
         ld = K;
       }
       if (transposed) {
         // dW_g^T [Coutg x K] += dY_g^T [Coutg x tp] * im2col [tp x K]
-        T* pa = scratch_of<T>(r, thread, kPackA, round_up(coutg, MR) * TP);
-        T* pb = scratch_of<T>(r, thread, kPackB, TP * NC);
+        T* pa = scratch_of<T>(r, thread, kPackA, {round_up(coutg, MR), TP});
+        T* pb = scratch_of<T>(r, thread, kPackB, {TP, NC});
         pack_a_block(pa, dy + t0 * s.cout + g * coutg, 1, s.cout, coutg, tp);
         for (int64_t jc = 0; jc < K; jc += NC) {
           const int64_t nc = std::min(NC, K - jc);
@@ -697,8 +746,8 @@ void conv2d_backward_filter_nhwc(const ConvShape& s, const T* dy, const T* x, T*
         }
       } else {
         // dW_g [K x Coutg] += im2col^T [K x tp] * dY_g [tp x Coutg]
-        T* pa = scratch_of<T>(r, thread, kPackA, MC * TP);
-        T* pb = scratch_of<T>(r, thread, kPackB, TP * round_up(coutg, NR));
+        T* pa = scratch_of<T>(r, thread, kPackA, {MC, TP});
+        T* pb = scratch_of<T>(r, thread, kPackB, {TP, round_up(coutg, NR)});
         pack_b_block(pb, dy + t0 * s.cout + g * coutg, s.cout, 1, coutg, tp);
         for (int64_t ic = 0; ic < K; ic += MC) {
           const int64_t mc = std::min(MC, K - ic);
@@ -734,8 +783,8 @@ void conv2d_backward_filter_nchw(const ConvShape& s, const T* dy, const T* x, T*
   const int64_t tiles = ceil_div(P, TP);
   parallel_for(r, s.n * tiles, [&](int64_t task, int thread) {
     const int64_t n = task / tiles, t0 = task % tiles * TP, tp = std::min(TP, P - t0);
-    T* tile = scratch_of<T>(r, thread, kTile, kp * TP);
-    T* pb = scratch_of<T>(r, thread, kPackB, TP * round_up(coutg, Blocking<T>::NR));
+    T* tile = scratch_of<T>(r, thread, kTile, {kp, TP});
+    T* pb = scratch_of<T>(r, thread, kPackB, {TP, round_up(coutg, Blocking<T>::NR)});
     T* dw_part = partials.weights(thread);
     // The last A panel's rows past K (the micro-kernel computes whole panels).
     std::memset(tile + K * TP, 0, sizeof(T) * size_t((kp - K) * TP));
@@ -785,7 +834,7 @@ void conv2d_pack_weights(const ConvShape& s, const T* w, T* packed, Runner& runn
 template <class T>
 void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* packed, const T* b, T* y, Runner& runner) {
   with_sized_runner(runner, conv_multiply_adds(s), [&](Runner& r) {
-    if (direct_fits(s))
+    if (direct_fits(s) && direct_planes_fit<T>(forward_geometry(s)))
       direct_forward(s, x, w, b, y, r);
     else if (is_depthwise(s))
       depthwise_forward(s, x, w, b, y, r);
@@ -800,7 +849,7 @@ void conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* packed,
 template <class T>
 void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, Runner& runner) {
   with_sized_runner(runner, conv_multiply_adds(s), [&](Runner& r) {
-    if (direct_fits_backward_input(s))
+    if (direct_fits_backward_input(s) && direct_planes_fit<T>(backward_input_geometry(s)))
       direct_backward_input(s, dy, w, dx, r);
     else if (is_depthwise(s))
       depthwise_backward_input(s, dy, w, dx, r);
@@ -817,7 +866,7 @@ void conv2d_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, R
 template <class T>
 void conv2d_backward_filter(const ConvShape& s, const T* dy, const T* x, T* dw, T* db, Runner& runner) {
   with_sized_runner(runner, conv_multiply_adds(s), [&](Runner& r) {
-    if (direct_fits(s))
+    if (direct_fits(s) && direct_planes_fit<T>(forward_geometry(s)))
       direct_backward_filter(s, dy, x, dw, db, r);
     else if (is_depthwise(s))
       depthwise_backward_filter(s, dy, x, dw, db, r);

@@ -373,7 +373,7 @@ template <class T>
 void depthwise_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, Runner& r) {
   const int64_t m = s.cout / s.c, khw = s.kh * s.kw;
   if (s.layout == Layout::NHWC && m == 1 && s.stride_h == 1 && s.stride_w == 1) {
-    T* flipped = scratch_of<T>(r, r.num_threads(), kPackedWeights, khw * s.c);
+    T* flipped = scratch_of<T>(r, r.num_threads(), kPackedWeights, {khw, s.c});
     for (int64_t tap = 0; tap < khw; ++tap) std::memcpy(flipped + tap * s.c, w + (khw - 1 - tap) * s.c, s.c * sizeof(T));
     depthwise_nhwc(backward_input_geometry(s), dy, flipped, static_cast<const T*>(nullptr), dx, r);
     return;

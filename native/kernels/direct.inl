@@ -73,6 +73,18 @@ inline bool direct_fits_backward_input(const ConvShape& s) {
   return !depthwise && s.cin_per_group() <= kDirectMaxCout && s.stride_h == 1 && s.stride_w == 1;
 }
 
+// The padded planes copy the input with its padding, dilation gaps and the last chunk's tail:
+// with padding or dilation far beyond the image they dwarf both input and output (a one-pixel
+// input with dilation 40000 would need 6.4 GB). Such layers take the depthwise or GEMM paths,
+// which test bounds or build im2col tiles, and whose workspaces scale with the output instead.
+template <class T>
+bool direct_planes_fit(const DirectGeometry& d) {
+  const int64_t planes = saturating_product({d.cin_g(), d.padded_h(), d.padded_w<T>()});
+  const int64_t in_and_out = saturating_sum(saturating_product({d.h, d.w}),
+                                            saturating_product({d.oh, round_up(d.ow, d.chunk<T>())}));
+  return planes <= saturating_sum(saturating_product({4, d.cin_g(), in_and_out}), kSmallWorkspace);
+}
+
 // Element strides of one image's activation for (channel, row, column) in a layout.
 struct PlaneStrides {
   int64_t channel, row, column;
@@ -202,7 +214,7 @@ void direct_convolution(const DirectGeometry& d, const T* in, const T* packed, c
   const int vectors = d.vectors<T>();
   parallel_for(r, d.n * d.groups, [&](int64_t task, int thread) {
     const int64_t n = task / d.groups, g = task % d.groups;
-    T* planes = scratch_of<T>(r, thread, kTile, cing * ph * pw);
+    T* planes = scratch_of<T>(r, thread, kTile, {cing, ph, pw});
     pad_planes(planes, ph, pw, in + n * in_image + g * cing * in_strides.channel, in_strides, cing, d.h, d.w,
                d.pad_top, d.pad_left);
     for (int64_t b = 0; b < blocks; ++b) {
@@ -232,7 +244,7 @@ template <class T>
 void direct_forward(const ConvShape& s, const T* x, const T* w, const T* b, T* y, Runner& r) {
   const DirectGeometry d = forward_geometry(s);
   const int64_t block = d.cout_block<T>();
-  T* packed = scratch_of<T>(r, r.num_threads(), kPackedWeights, d.groups * round_up(d.cout_g(), block) * d.taps());
+  T* packed = scratch_of<T>(r, r.num_threads(), kPackedWeights, {d.groups, round_up(d.cout_g(), block), d.taps()});
   pack_direct_weights(packed, d, block, [&](int64_t g, int64_t co, int64_t ci, int64_t ky, int64_t kx) {
     return w[weight_index(s, g, co, ci, ky, kx)];
   });
@@ -244,7 +256,7 @@ template <class T>
 void direct_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, Runner& r) {
   const DirectGeometry d = backward_input_geometry(s);
   const int64_t block = d.cout_block<T>();
-  T* packed = scratch_of<T>(r, r.num_threads(), kPackedWeights, d.groups * round_up(d.cout_g(), block) * d.taps());
+  T* packed = scratch_of<T>(r, r.num_threads(), kPackedWeights, {d.groups, round_up(d.cout_g(), block), d.taps()});
   pack_direct_weights(packed, d, block, [&](int64_t g, int64_t co, int64_t ci, int64_t ky, int64_t kx) {
     return w[weight_index(s, g, ci, co, s.kh - 1 - ky, s.kw - 1 - kx)];
   });
@@ -323,7 +335,8 @@ void direct_backward_filter(const ConvShape& s, const T* dy, const T* x, T* dw, 
   const int64_t in_image = d.cin * d.h * d.w, out_image = d.cout * d.oh * d.ow;
   // Per tap: its offset inside the padded planes relative to a pixel's first input, and where
   // its weights for group 0, channel 0 sit in dw (channels follow `channel_step` apart).
-  int64_t* tap_offset = reinterpret_cast<int64_t*>(r.scratch(r.num_threads(), kPackedWeights, sizeof(int64_t) * size_t(2 * taps)));
+  int64_t* tap_offset = reinterpret_cast<int64_t*>(
+      r.scratch(r.num_threads(), kPackedWeights, checked_bytes(checked_elements({2, taps}), sizeof(int64_t))));
   int64_t* tap_weight = tap_offset + taps;
   for (int64_t ci = 0, t = 0; ci < cing; ++ci)
     for (int64_t ky = 0; ky < d.kh; ++ky)
@@ -339,8 +352,8 @@ void direct_backward_filter(const ConvShape& s, const T* dy, const T* x, T* dw, 
     const int64_t row = CV * L;  // one pixel's channels in the transposed dy
     parallel_for(r, d.n * d.groups, [&](int64_t task, int thread) {
       const int64_t n = task / d.groups, g = task % d.groups;
-      T* planes = scratch_of<T>(r, thread, kTile, cing * ph * pw);
-      T* grads = scratch_of<T>(r, thread, kPackB, (d.oh * d.ow + TB) * row);
+      T* planes = scratch_of<T>(r, thread, kTile, {cing, ph, pw});
+      T* grads = scratch_of<T>(r, thread, kPackB, {d.oh * d.ow + TB, row});
       T* block_sums = grads + d.oh * d.ow * row;  // TB x row
       pad_planes(planes, ph, pw, x + n * in_image + g * cing * in_strides.channel, in_strides, cing, d.h, d.w,
                  d.pad_top, d.pad_left);

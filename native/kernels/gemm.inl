@@ -47,10 +47,22 @@ inline int64_t task_rows(int64_t rows, int64_t groups, int64_t max_rows, int64_t
   return best * unit;
 }
 
+// Workspaces are sized through checked_bytes / checked_elements (checked.hpp): a size that
+// would wrap is ERR_TOO_LARGE, never a small buffer that the kernel overruns.
 template <class T>
 T* scratch_of(Runner& r, int thread, int slot, int64_t elements) {
-  return static_cast<T*>(r.scratch(thread, slot, size_t(elements) * sizeof(T)));
+  return static_cast<T*>(r.scratch(thread, slot, checked_bytes(elements, sizeof(T))));
 }
+
+// The same, with the element count given as its factors.
+template <class T>
+T* scratch_of(Runner& r, int thread, int slot, std::initializer_list<int64_t> factors) {
+  return scratch_of<T>(r, thread, slot, checked_elements(factors));
+}
+
+// Workspaces up to this many elements are always acceptable: path choices compare a
+// workspace with the work it serves, and tiny layers may round up to more than a few times that.
+constexpr int64_t kSmallWorkspace = int64_t(1) << 16;
 
 // Scratch slots used below.
 enum ScratchSlot {
@@ -64,22 +76,23 @@ enum ScratchSlot {
   kRuns = 7
 };
 
-// Zero rows [rows, MR) of an A panel (the micro-kernel always computes MR rows).
+// Zero rows [rows, MR) of an A panel (the micro-kernel always computes MR rows); its rows lie
+// KC elements apart, or `ld` apart in a compactly packed k block (pack_a_full).
 template <class T>
-void zero_a_rows(T* panel, int rows, int64_t kc) {
-  for (int i = rows; i < Blocking<T>::MR; ++i) std::memset(panel + i * Blocking<T>::KC, 0, sizeof(T) * size_t(kc));
+void zero_a_rows(T* panel, int rows, int64_t kc, int64_t ld = Blocking<T>::KC) {
+  for (int i = rows; i < Blocking<T>::MR; ++i) std::memset(panel + i * ld, 0, sizeof(T) * size_t(kc));
 }
 
-// One A panel from a strided matrix: panel(i, k) = src[i*rs + k*cs] for i < rows, 0 beyond.
+// One A panel from a strided matrix: panel(i, k) = src[i*rs + k*cs] for i < rows, 0 beyond;
+// row i at dest + i*KC (or i*ld).
 template <class T>
-void pack_a_panel(T* dest, const T* src, int64_t rs, int64_t cs, int rows, int64_t kc) {
-  constexpr int64_t KC = Blocking<T>::KC;
-  zero_a_rows(dest, rows, kc);
+void pack_a_panel(T* dest, const T* src, int64_t rs, int64_t cs, int rows, int64_t kc, int64_t ld = Blocking<T>::KC) {
+  zero_a_rows(dest, rows, kc, ld);
   if (cs == 1) {
-    for (int i = 0; i < rows; ++i) std::memcpy(dest + i * KC, src + i * rs, sizeof(T) * size_t(kc));
+    for (int i = 0; i < rows; ++i) std::memcpy(dest + i * ld, src + i * rs, sizeof(T) * size_t(kc));
   } else {
     for (int64_t k = 0; k < kc; ++k)
-      for (int i = 0; i < rows; ++i) dest[i * KC + k] = src[i * rs + k * cs];
+      for (int i = 0; i < rows; ++i) dest[i * ld + k] = src[i * rs + k * cs];
   }
 }
 
@@ -133,26 +146,31 @@ void macro_kernel_rows(int64_t mc, int64_t nc, int64_t kc, ARowsOf&& a_rows, con
   }
 }
 
-// The same for a packed A block (consecutive MR panels).
+// The same for a packed A block (consecutive MR panels, rows KC apart, or `lda` apart in a
+// compactly packed k block).
 template <class T>
 void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const T* pa, const T* pb, T* c, int64_t ldc, bool accumulate,
-                  const T* bias_m, const T* bias_n) {
+                  const T* bias_m, const T* bias_n, int64_t lda = Blocking<T>::KC) {
   const KRun whole{0, kc};
   macro_kernel_rows(
-      mc, nc, kc, [&](int64_t i) { return ARows<T>{pa + i * Blocking<T>::KC, Blocking<T>::KC, &whole, 1}; }, pb, c, ldc,
-      accumulate, bias_m, bias_n);
+      mc, nc, kc, [&](int64_t i) { return ARows<T>{pa + i * lda, lda, &whole, 1}; }, pb, c, ldc, accumulate, bias_m,
+      bias_n);
 }
 
 // Packs a whole strided matrix B[K x N] in KC-deep blocks: block kb (rows k0..k0+kc) starts at
 // k0 * round_up(N, NR); within it, NR panels as in pack_b_block. Used for weights.
 template <class T>
 int64_t packed_b_size(int64_t K, int64_t N) {
-  return K * round_up(N, Blocking<T>::NR);
+  return checked_elements({K, round_up(N, Blocking<T>::NR)});
 }
 
+// Packs a whole strided matrix A[M x K] in KC-deep blocks, compactly: block kb (columns k0..k0+kc)
+// starts at k0 * round_up(M, MR); within it, MR-row panels whose rows lie kc apart (pass kc as
+// macro_kernel's lda). Rows of KC would make a short K (a grouped layer's few channels per
+// group) cost KC/K times the weights.
 template <class T>
 int64_t packed_a_size(int64_t M, int64_t K) {
-  return round_up(K, Blocking<T>::KC) * round_up(M, Blocking<T>::MR);
+  return checked_elements({K, round_up(M, Blocking<T>::MR)});
 }
 
 // Fill `dest` with every KC block of B, in parallel over (k block, panel).
@@ -176,7 +194,7 @@ void pack_a_full(T* dest, const T* src, int64_t rs, int64_t cs, int64_t M, int64
   parallel_for(runner, kblocks * panels, [&](int64_t task, int) {
     const int64_t k0 = task / panels * KC, i = task % panels * MR;
     const int64_t kc = std::min(KC, K - k0);
-    pack_a_panel(dest + k0 * mp + i * KC, src + i * rs + k0 * cs, rs, cs, int(std::min<int64_t>(MR, M - i)), kc);
+    pack_a_panel(dest + k0 * mp + i * kc, src + i * rs + k0 * cs, rs, cs, int(std::min<int64_t>(MR, M - i)), kc, kc);
   });
 }
 
@@ -192,7 +210,7 @@ void gemm_on(const GemmShape& s, const T* a, const T* b, const T* bias, T* c, Ru
   parallel_for(r, mblocks * nblocks, [&](int64_t task, int thread) {
     const int64_t m0 = task / nblocks * MC, n0 = task % nblocks * NC;
     const int64_t mc = std::min(MC, s.m - m0), nc = std::min(NC, s.n - n0);
-    T* pa = scratch_of<T>(r, thread, kPackA, MC * KC);
+    T* pa = scratch_of<T>(r, thread, kPackA, {MC, KC});
     for (int64_t k0 = 0; k0 < s.k; k0 += KC) {
       const int64_t kc = std::min(KC, s.k - k0);
       pack_a_block(pa, a + m0 * s.a_row_stride + k0 * s.a_col_stride, s.a_row_stride, s.a_col_stride, mc, kc);

@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "checked.hpp"
 #include "common.hpp"
 #include "kernels.hpp"
 

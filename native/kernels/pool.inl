@@ -452,7 +452,7 @@ void backward_nchw(const PoolShape& s, const T* dy, const int32_t* argmax, T* dx
   with_stride(s.stride_w, [&](auto sw) {
     for_unit_ranges(r, s.n * s.c, plane_in + plane_out * s.kh * s.kw, [&](int64_t first, int64_t end, int thread) {
       // Avg: dy / divisor of the interior columns of one output row.
-      T* share = s.mode == PoolMode::Avg ? static_cast<T*>(r.scratch(thread, 0, sizeof(T) * size_t(s.ow))) : nullptr;
+      T* share = s.mode == PoolMode::Avg ? scratch_of<T>(r, thread, 0, s.ow) : nullptr;
       for (int64_t plane = first; plane < end; ++plane) {
         T* dx_plane = dx + plane * plane_in;
         const T* dy_plane = dy + plane * plane_out;
@@ -480,7 +480,7 @@ void backward_nhwc(const PoolShape& s, const T* dy, const int32_t* argmax, T* dx
   const int64_t work_per_unit = (plane_in + plane_out * s.kh * s.kw) * block;
   for_unit_ranges(r, s.n * blocks, work_per_unit, [&](int64_t first, int64_t end, int thread) {
     // Avg: dy / divisor for one output pixel, computed once and added to every window element.
-    T* share = s.mode == PoolMode::Avg ? static_cast<T*>(r.scratch(thread, 0, sizeof(T) * size_t(block))) : nullptr;
+    T* share = s.mode == PoolMode::Avg ? scratch_of<T>(r, thread, 0, block) : nullptr;
     for (int64_t u = first; u < end; ++u) {
       const int64_t image = u / blocks, c0 = (u % blocks) * block;
       const int64_t cn = std::min(block, s.c - c0);

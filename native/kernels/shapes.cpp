@@ -32,8 +32,22 @@ int64_t checked_count(const char* what, std::initializer_list<int64_t> factors) 
   return total;
 }
 
+// Largest padded input or dilated kernel extent: see validate(ConvShape).
+constexpr int64_t kMaxExtent = int64_t(1) << 33;
+
+// dilation * (k - 1) + 1, or a value past kMaxExtent when that overflows.
+int64_t span_of(int64_t k, int64_t dilation) {
+  int64_t reach;
+  if (__builtin_mul_overflow(k - 1, dilation, &reach) || reach >= kMaxExtent) return kMaxExtent + 1;
+  return reach + 1;
+}
+
+void require_extent(const char* what, int64_t extent) {
+  if (extent > kMaxExtent) throw Error("ERR_TOO_LARGE", std::string(what) + " exceeds 2^33: " + str(extent));
+}
+
 int64_t conv_out_size(int64_t in, int64_t pad_lo, int64_t pad_hi, int64_t k, int64_t dilation, int64_t stride) {
-  const int64_t span = dilation * (k - 1) + 1;
+  const int64_t span = span_of(k, dilation);
   const int64_t padded = in + pad_lo + pad_hi;
   if (padded < span) return 0;
   return (padded - span) / stride + 1;
@@ -76,6 +90,14 @@ void validate(const ConvShape& s) {
     throw Error("ERR_SHAPE", "groups (" + str(s.groups) + ") must divide the input channels (" + str(s.c) + ")");
   if (s.cout % s.groups != 0)
     throw Error("ERR_SHAPE", "groups (" + str(s.groups) + ") must divide the output channels (" + str(s.cout) + ")");
+  // Derived extents: the padded input, and the dilated kernel span, which must fit inside it
+  // (else there is no output, below). Every field being at most 2^31, both stay below 2^33
+  // (checked all the same, should a field's cap ever grow), so that the kernels' index
+  // arithmetic (an extent times a stride, plus an element offset) fits in int64. Products of
+  // two extents, or of an extent and the channels, can still pass 2^63: the kernels form those
+  // only through checked.hpp (saturated for path choice, checked for workspace sizes).
+  require_extent("padded input height", s.h + s.pad_top + s.pad_bottom);
+  require_extent("padded input width", s.w + s.pad_left + s.pad_right);
   const int64_t oh = conv_out_size(s.h, s.pad_top, s.pad_bottom, s.kh, s.dilation_h, s.stride_h);
   const int64_t ow = conv_out_size(s.w, s.pad_left, s.pad_right, s.kw, s.dilation_w, s.stride_w);
   if (oh < 1 || ow < 1)
