@@ -129,7 +129,8 @@ void validate(const PoolShape& s) {
   require_non_negative("padding width", s.pad_w);
   for (int64_t v : {s.h, s.w, s.kh, s.kw, s.stride_h, s.stride_w})
     if (v > (int64_t(1) << 31)) throw Error("ERR_TOO_LARGE", "a spatial size or option exceeds 2^31: " + str(v));
-  if (2 * s.pad_h > s.kh || 2 * s.pad_w > s.kw)
+  // Compared as pad > k / 2, not 2 * pad > k: the padding is not bounded yet and could overflow.
+  if (s.pad_h > s.kh / 2 || s.pad_w > s.kw / 2)
     throw Error("ERR_ARG", "pool padding must be at most half the kernel size, got padding " + str(s.pad_h) + "x" +
                                str(s.pad_w) + " for kernel " + str(s.kh) + "x" + str(s.kw));
   // argmax stores a flat index inside one (n, c) plane as int32.
