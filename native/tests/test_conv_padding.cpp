@@ -11,11 +11,13 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../kernels/isa_prelude.hpp"
 #include "../runtime/dispatch.hpp"
 #include "../runtime/thread_pool.hpp"
+#include "conv_reference.hpp"
 #include "test_util.hpp"
 
 namespace convkit {
@@ -107,43 +109,17 @@ ConvShape shape_of(const Case& t, Layout layout) {
   return s;
 }
 
-int64_t x_index(const ConvShape& s, int64_t n, int64_t c, int64_t h, int64_t w) {
-  return s.layout == Layout::NHWC ? ((n * s.h + h) * s.w + w) * s.c + c : ((n * s.c + c) * s.h + h) * s.w + w;
-}
-int64_t y_index(const ConvShape& s, int64_t n, int64_t c, int64_t h, int64_t w) {
-  return s.layout == Layout::NHWC ? ((n * s.oh + h) * s.ow + w) * s.cout + c : ((n * s.cout + c) * s.oh + h) * s.ow + w;
-}
-int64_t w_index(const ConvShape& s, int64_t o, int64_t i, int64_t kh, int64_t kw) {
-  const int64_t cg = s.cin_per_group();
-  return s.layout == Layout::NHWC ? ((kh * s.kw + kw) * cg + i) * s.cout + o : ((o * cg + i) * s.kh + kh) * s.kw + kw;
-}
+int64_t y_index(const ConvShape& s, int64_t n, int64_t c, int64_t h, int64_t w) { return test::Indexer{s}.y(n, c, h, w); }
+int64_t w_index(const ConvShape& s, int64_t o, int64_t i, int64_t kh, int64_t kw) { return test::Indexer{s}.w(o, i, kh, kw); }
 
 // y, dx and dw in double, taps outside the input skipped (never multiplied).
 void reference(const ConvShape& s, const std::vector<double>& x, const std::vector<double>& w,
                const std::vector<double>& b, const std::vector<double>& dy, std::vector<double>& y,
                std::vector<double>& dx, std::vector<double>& dw) {
-  y.assign(s.y_size(), 0.0);
-  dx.assign(s.x_size(), 0.0);
-  dw.assign(s.w_size(), 0.0);
-  const int64_t cg = s.cin_per_group(), coutg = s.cout_per_group();
-  for (int64_t n = 0; n < s.n; ++n)
-    for (int64_t o = 0; o < s.cout; ++o)
-      for (int64_t oh = 0; oh < s.oh; ++oh)
-        for (int64_t ow = 0; ow < s.ow; ++ow) {
-          const int64_t yi = y_index(s, n, o, oh, ow);
-          y[yi] += b[o];
-          for (int64_t i = 0; i < cg; ++i)
-            for (int64_t kh = 0; kh < s.kh; ++kh)
-              for (int64_t kw = 0; kw < s.kw; ++kw) {
-                const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
-                const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
-                if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
-                const int64_t xi = x_index(s, n, o / coutg * cg + i, ih, iw), wi = w_index(s, o, i, kh, kw);
-                y[yi] += x[xi] * w[wi];
-                dx[xi] += dy[yi] * w[wi];
-                dw[wi] += dy[yi] * x[xi];
-              }
-        }
+  test::Reference r = test::reference(s, x, w, b, dy);
+  y = std::move(r.y);
+  dx = std::move(r.dx);
+  dw = std::move(r.dw);
 }
 
 // NaN fails; an infinite reference needs the same infinity; finite needs finite and close.
