@@ -24,7 +24,6 @@ export const DEFAULT_MEMORY_LIMIT = 2 ** 31;
 
 type ArrayConstructor = Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor;
 
-let memoryLimit = DEFAULT_MEMORY_LIMIT;
 let poison = false;
 
 /**
@@ -33,15 +32,24 @@ let poison = false;
  */
 export function setMemoryLimit(bytes: number): void {
   if (!Number.isSafeInteger(bytes) || bytes < 1) fail('ERR_ARG', 'setMemoryLimit', 'bytes', 'an integer from 1 to 2^53 - 1', bytes);
-  // The addon bounds the kernels' workspaces with the same figure; this copy spares each
-  // allocation a native call.
+  // The addon holds the one process-wide figure: a copy here would differ between
+  // worker_threads, each of which has its own module state.
   callNative(() => native().setMemoryLimit(bytes));
-  memoryLimit = bytes;
 }
 
 /** The limit setMemoryLimit set, in bytes. */
 export function getMemoryLimit(): number {
-  return memoryLimit;
+  return native().getMemoryLimit();
+}
+
+/** The limit outputs are checked against; the default where the addon is missing (tensor() works without it). */
+function currentLimit(): number {
+  try {
+    return native().getMemoryLimit();
+  } catch (error) {
+    if (error instanceof ConvkitError && error.code === 'ERR_NATIVE_MISSING') return DEFAULT_MEMORY_LIMIT;
+    throw error;
+  }
 }
 
 /**
@@ -58,6 +66,7 @@ export function checkOutputSize(op: string, name: string, count: number, bytesPe
     throw new ConvkitError('ERR_TOO_LARGE', `${op}: ${name} would have ${describe(count)} elements, more than the 2^32 a typed array holds`);
   }
   const bytes = count * bytesPerElement;
+  const memoryLimit = currentLimit();
   if (bytes > memoryLimit) {
     throw new ConvkitError(
       'ERR_TOO_LARGE',

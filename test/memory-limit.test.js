@@ -30,6 +30,22 @@ describe('memory limit', function () {
     assert.strictEqual(convkit.getMemoryLimit(), Number.MAX_SAFE_INTEGER, 'a refused value changed the limit');
   });
 
+  it('is one limit for the whole process: a worker sees what the main thread set, and its outputs obey it', async () => {
+    const { Worker } = require('worker_threads');
+    convkit.setMemoryLimit(2 ** 20);
+    const source = `
+      const { parentPort, workerData } = require('worker_threads');
+      const convkit = require(workerData);
+      const x = convkit.tensor(new Float32Array(1), [1, 1, 1, 1]);
+      let code = null;
+      try { convkit.zeroPad(x, 400); } catch (error) { code = error.code; }  // 801^2 * 4 bytes: 2.6 MB
+      parentPort.postMessage({ limit: convkit.getMemoryLimit(), code });`;
+    const worker = new Worker(source, { eval: true, workerData: require.resolve('../dist') });
+    const [reply] = await require('events').once(worker, 'message');
+    await worker.terminate();
+    assert.deepStrictEqual(reply, { limit: 2 ** 20, code: 'ERR_TOO_LARGE' });
+  });
+
   it('refuses a float32 output past 2^30 elements (4 GiB) with ERR_TOO_LARGE before allocating, sync and async', async () => {
     // 32769^2 elements: a one-element input padded by 16384 on each side.
     const rss = process.memoryUsage().rss;
