@@ -20,14 +20,27 @@ namespace {
 
 int passed = 0, failed = 0;
 
+// The largest scaled error of got against want, and where; a NaN error is the worst there is
+// and stays so (a later finite error must not replace it).
 template <class T>
-void compare(const std::string& what, const std::vector<T>& got, const std::vector<double>& want, double rel) {
+double worst_error(const std::vector<T>& got, const std::vector<double>& want, size_t& worst_at) {
   double worst = 0;
-  size_t worst_at = 0;
+  worst_at = 0;
   for (size_t i = 0; i < want.size(); ++i) {
     const double err = std::fabs(double(got[i]) - want[i]) / (1.0 + std::fabs(want[i]));
-    if (!(err <= worst)) worst = err, worst_at = i;
+    if (std::isnan(err)) {
+      worst_at = i;
+      return err;
+    }
+    if (err > worst) worst = err, worst_at = i;
   }
+  return worst;
+}
+
+template <class T>
+void compare(const std::string& what, const std::vector<T>& got, const std::vector<double>& want, double rel) {
+  size_t worst_at = 0;
+  const double worst = worst_error(got, want, worst_at);
   if (worst <= rel) {
     ++passed;
   } else {
@@ -35,6 +48,13 @@ void compare(const std::string& what, const std::vector<T>& got, const std::vect
     std::printf("FAIL %s: element %zu got %.17g want %.17g (scaled error %.3g > %.3g)\n", what.c_str(), worst_at,
                 double(got[worst_at]), want[worst_at], worst, rel);
   }
+}
+
+// The harness must not pass a NaN that a finite element follows (it once did).
+bool harness_catches_nan() {
+  size_t at = 0;
+  const double worst = worst_error(std::vector<float>{NAN, 1.0f}, std::vector<double>{1.0, 1.0}, at);
+  return !(worst <= 1e-5) && at == 0;
 }
 
 template <class T>
@@ -267,6 +287,10 @@ void thread_pool_checks() {
 }  // namespace
 
 int main() {
+  if (!harness_catches_nan()) {
+    std::printf("FAIL the compare harness passes a NaN followed by finite elements\n");
+    return 1;
+  }
   validation_checks();
   thread_pool_checks();
   std::mt19937 rng(1234);
