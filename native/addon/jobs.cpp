@@ -46,7 +46,7 @@ struct ReleaseScratchAfter {
 }  // namespace
 
 // The pool runs one op at a time, so a sync call that waited for it would wait for every async
-// job ahead of it (a 0.004 s call took 340 ms behind four queued convolutions). Run serially
+// job ahead of it (figures: docs/decisions.md). Run serially
 // right here instead: the caller's thread is otherwise idle, blocked in this call. Each JS
 // thread (the main one, each worker) has its own serial runner and scratch.
 void run_sync(Job& job) {

@@ -32,7 +32,7 @@ inline int64_t saturating_sum(int64_t a, int64_t b) {
 }
 
 // The throws are out of line and cold: inlined, their string building sat in the kernels' task
-// bodies and slowed them (a tiny NHWC forward by about 1.3 us).
+// bodies and slowed them (docs/decisions.md).
 [[noreturn]] __attribute__((noinline, cold)) inline void throw_workspace_bytes(int64_t count, size_t element_size) {
   throw Error("ERR_TOO_LARGE", "a kernel workspace of " + std::to_string(count) + " elements of " +
                                    std::to_string(element_size) + " bytes exceeds the address space");

@@ -189,10 +189,8 @@ void* grow_scratch(ScratchBuffer& buffer, size_t bytes, std::atomic<size_t>& hel
 void release_scratch_above(ScratchBuffer* buffers, size_t count, size_t keep_bytes, std::atomic<size_t>& held);
 
 // Scratch a runner keeps warm between calls; anything above is freed, largest buffers first,
-// when a call ends. The benchmark layers' calls need up to about 10 MiB per thread (9.5 MiB on
-// one thread, 19 on two, 76 on eight: the 3x3 C256 float64 backward), and all the layers in turn
-// 20, 32 and 99 MiB of distinct buffers, so this keeps them all warm while a one-off workspace
-// of hundreds of MiB goes back to the OS.
+// when a call ends. The budget keeps every benchmark layer's buffers warm while a one-off
+// workspace of hundreds of MiB is freed (figures: docs/decisions.md).
 constexpr size_t kRetainedScratchBytesPerThread = size_t(16) << 20;
 constexpr size_t kMinRetainedScratchBytes = size_t(64) << 20;
 inline size_t retained_scratch_bytes(int threads) {
