@@ -7,6 +7,7 @@
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20"],
     "cflags_cc": ["<@(convkit_cflags)"],
     "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+    "include_dirs": ["native/kernels"],
     "xcode_settings": {
       "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
       "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
@@ -48,7 +49,7 @@
         "native/runtime/large_pages.cpp",
         "native/runtime/thread_pool.cpp"
       ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "include_dirs": ["native/kernels", "<!(node -p \"require('node-addon-api').include_dir\")"],
       "libraries": ["-lpthread"]
     }
   ]

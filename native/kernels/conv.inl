@@ -1,4 +1,4 @@
-// Convolution forward and backward as GEMMs over im2col tiles (see gemm.inl for the packed
+// Convolution forward and backward as GEMMs over im2col tiles (see gemm/blocking.hpp for the packed
 // formats). Each layout uses the im2col natural to it:
 // - NHWC: rows are output pixels (n, oh, ow), columns kidx = (kh*KW + kw)*Cg + ci, so a window
 //   position reads Cg contiguous channels; weights HWIO are the [K x Cout] matrix as stored.

@@ -152,11 +152,9 @@ inline void depthwise_nhwc_pixels_fixed(const DirectGeometry& d, const T* x_firs
     for (int64_t v = 0; v < CV; ++v) store_lanes<T, W>(out + p * d.cout + v * W, acc[p][v]);
 }
 
-// Pixels per block and channel vectors per pixel of the blocked kernel: P * CV accumulators,
+// Pixels per block and channel vectors per pixel of the blocked kernel (isa/<isa>.hpp): P * CV accumulators,
 // KW * CV weights and CV inputs within the register file. The 3-tap dw kernel below uses the
 // same channel vectors (KW * CV accumulators, CV of dY, CV of x).
-constexpr int kDepthwisePixels = kVectorBytes == 64 ? 8 : 4;
-constexpr int64_t kDepthwisePixelVectors = kVectorBytes == 64 ? 2 : 1;
 
 // All channels from c_begin of an interior pixel (oh, ow) with a KH x KW kernel known at compile time.
 template <class T, int KH, int KW>

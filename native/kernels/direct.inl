@@ -6,9 +6,8 @@
 // channels held in registers across all the taps. The same kernel gives dx for stride 1 as a
 // convolution of dy with the flipped, transposed weights; dw reduces along output rows.
 
-// About half the vector registers hold accumulators: a block of output channels (a power of
-// two, at most kDirectMaxCout) times the vectors of one output-row chunk.
-constexpr int kDirectAccumulators = kVectorBytes == 16 ? 8 : (kVectorBytes == 32 ? 12 : 16);
+// kDirectAccumulators (isa/<isa>.hpp) vector registers hold accumulators: a block of output
+// channels (a power of two, at most kDirectMaxCout) times the vectors of one output-row chunk.
 constexpr int64_t kDirectMaxCout = 16;
 
 // One convolution as the direct kernel sees it: for dx the roles of input and output swap.
@@ -300,7 +299,7 @@ void direct_filter_block(const T* planes, const int64_t* tap_offset, int64_t tap
 // cost 48, as 16 + 9 costs 32).
 template <class T, class F>
 void with_filter_block(int64_t channel_vectors, int64_t taps, F&& fn) {
-  constexpr int kBudget = kVectorBytes == 64 ? 24 : 12;  // accumulators: 32 or 16 registers
+  constexpr int kBudget = kDirectFilterAccumulators;
   auto call = [&](auto cv) {
     constexpr int CV = decltype(cv)::value;
     constexpr int kFull = std::max(1, kBudget / CV), kTwoThirds = std::max(1, kFull * 2 / 3), kHalf = std::max(1, kFull / 2);

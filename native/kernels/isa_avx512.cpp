@@ -1,23 +1,20 @@
-// Kernels for avx512. The build compiles this file alone with the matching -m flags; the runtime
-// only calls into it after cpuid and XGETBV say the CPU and OS support them.
-#include "isa_prelude.hpp"
+// The avx512 kernels. The build compiles this file alone with the matching -m flags; the runtime
+// calls into it only after cpuid and XGETBV say the CPU and OS support them.
+#include "isa/config.hpp"
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
+#if defined(CONVKIT_ISA_AVX512)
+#include "kernel_table.hpp"
 
 namespace convkit {
-namespace {
-#include "ukernel_avx512.inl"
-#include "ops.inl"
-}  // namespace
-
 const KernelTable* kernel_table_avx512() {
-  static const KernelTable table = make_table("avx512");
+  static const KernelTable table = avx512::make_table("avx512");
   return &table;
 }
 }  // namespace convkit
 #else
 // Built without the avx512 flags (not x86-64): the runtime sees no such table.
+#include "kernels.hpp"
+
 namespace convkit {
 const KernelTable* kernel_table_avx512() { return nullptr; }
 }  // namespace convkit

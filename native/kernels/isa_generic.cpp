@@ -1,14 +1,10 @@
-// Portable kernels: plain C++ built with the default flags; runs on any CPU.
-#include "isa_prelude.hpp"
+// The portable kernels: plain C++ built with the default flags; runs on any CPU. (A build whose
+// default flags already target a wider ISA, -march=native say, compiles that ISA's code here.)
+#include "kernel_table.hpp"
 
 namespace convkit {
-namespace {
-#include "ukernel_generic.inl"
-#include "ops.inl"
-}  // namespace
-
 const KernelTable* kernel_table_generic() {
-  static const KernelTable table = make_table("generic");
+  static const KernelTable table = CONVKIT_ISA::make_table("generic");
   return &table;
 }
 }  // namespace convkit

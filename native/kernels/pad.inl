@@ -1,7 +1,7 @@
 // Zero padding of the two spatial dimensions. Both layouts are rows of "pixels": NCHW has n*c
 // planes of 1-element pixels, NHWC has n planes of c-element pixels; every output row is then
 // a memset / memcpy / memset.
-// Included once per ISA inside `namespace convkit { namespace {` (see ops.inl).
+// Included once per ISA inside `namespace convkit::CONVKIT_ISA` (see kernel_table.hpp).
 
 namespace pad_detail {
 

@@ -4,7 +4,7 @@
 //   propagates); argmax is the flat index ih * w + iw inside the (n, c) plane.
 // * avg: the divisor is the window's area clipped to the padded input (count_include_pad) or
 //   its number of real elements.
-// Included once per ISA inside `namespace convkit { namespace {` (see ops.inl).
+// Included once per ISA inside `namespace convkit::CONVKIT_ISA` (see kernel_table.hpp).
 
 namespace pool_detail {
 

@@ -14,23 +14,14 @@
 #include <utility>
 #include <vector>
 
-#include "../kernels/isa_prelude.hpp"
+#include "kernel_table.hpp"
 #include "../runtime/dispatch.hpp"
 #include "../runtime/thread_pool.hpp"
 #include "conv_reference.hpp"
 #include "test_util.hpp"
 
-namespace convkit {
-namespace {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#include "../kernels/ukernel_generic.inl"
-#include "../kernels/ops.inl"
-#pragma GCC diagnostic pop
-}  // namespace
-}  // namespace convkit
-
 using namespace convkit;
+using namespace convkit::CONVKIT_ISA;
 
 namespace {
 

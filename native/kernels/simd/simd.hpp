@@ -1,14 +1,21 @@
-// Portable SIMD helpers shared by the direct kernels (pooling, small-channel convolution).
-// Included once per ISA inside `namespace convkit { namespace {` (see ops.inl), so every
-// translation unit gets vectors of its own width.
+// Portable SIMD helpers of the direct kernels (pooling, small-channel and depthwise
+// convolution): GCC vectors of the ISA's width, which each ISA unit lowers to its own registers,
+// and the few operations where an intrinsic beats what the compiler makes of them.
+#pragma once
 
-#if defined(__AVX512F__)
-constexpr int64_t kVectorBytes = 64;
-#elif defined(__AVX2__)
-constexpr int64_t kVectorBytes = 32;
-#else
-constexpr int64_t kVectorBytes = 16;
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+
+#include "isa/config.hpp"
+
+#if !defined(CONVKIT_ISA_GENERIC)
+#include <immintrin.h>
 #endif
+
+namespace convkit {
+namespace CONVKIT_ISA {
 
 // Elements in one vector register.
 template <class T>
@@ -95,10 +102,10 @@ using Vec = Lanes<T, kLanes<T>>;
 // is not an identity for -0) and an element loop is sometimes compiled into permutes.
 template <class T>
 Vec<T> splat(T x) {
-#if defined(__AVX512F__)
+#if defined(CONVKIT_ISA_AVX512)
   if constexpr (std::is_same_v<T, float>) return _mm512_set1_ps(x);
   if constexpr (std::is_same_v<T, double>) return _mm512_set1_pd(x);
-#elif defined(__AVX2__)
+#elif defined(CONVKIT_ISA_AVX2)
   if constexpr (std::is_same_v<T, float>) return _mm256_set1_ps(x);
   if constexpr (std::is_same_v<T, double>) return _mm256_set1_pd(x);
 #endif
@@ -116,10 +123,10 @@ template <class V>
 V fmadd(V a, V b, V c) {
   using T [[maybe_unused]] = LaneType<V>;
   if constexpr (sizeof(V) == kVectorBytes) {
-#if defined(__AVX512F__)
+#if defined(CONVKIT_ISA_AVX512)
     if constexpr (std::is_same_v<T, float>) return _mm512_fmadd_ps(a, b, c);
     if constexpr (std::is_same_v<T, double>) return _mm512_fmadd_pd(a, b, c);
-#elif defined(__FMA__)
+#elif defined(CONVKIT_ISA_AVX2)
     if constexpr (std::is_same_v<T, float>) return _mm256_fmadd_ps(a, b, c);
     if constexpr (std::is_same_v<T, double>) return _mm256_fmadd_pd(a, b, c);
 #endif
@@ -131,7 +138,7 @@ V fmadd(V a, V b, V c) {
 // one masked vector for the tail, where a memcpy call would cost more than the copy.
 template <class T>
 void copy_run(T* dest, const T* src, int64_t n) {
-#if defined(__AVX512F__)
+#if defined(CONVKIT_ISA_AVX512)
   constexpr int64_t L = 64 / int64_t(sizeof(T));
   int64_t t = 0;
   for (; t + L <= n; t += L) _mm512_storeu_si512(dest + t, _mm512_loadu_si512(src + t));
@@ -150,7 +157,7 @@ void copy_run(T* dest, const T* src, int64_t n) {
 template <class T>
 void gather_row(T* dest, const T* src, const LaneIndex<T>* index, const LaneIndex<T>* inside, int64_t n) {
   int64_t j = 0;
-#if defined(__AVX512F__)
+#if defined(CONVKIT_ISA_AVX512)
   if constexpr (std::is_same_v<T, float>) {
     for (; j + 16 <= n; j += 16) {
       const __m512i at = _mm512_loadu_si512(index + j);
@@ -167,3 +174,6 @@ void gather_row(T* dest, const T* src, const LaneIndex<T>* index, const LaneInde
 #endif
   for (; j < n; ++j) dest[j] = inside[j] ? src[index[j]] : T(0);
 }
+
+}  // namespace CONVKIT_ISA
+}  // namespace convkit

@@ -1,7 +1,31 @@
-// All kernels of one ISA. Included by isa_*.cpp inside `namespace convkit { namespace {`,
-// after that TU's micro-kernel (which defines `Ukernel<float>` and `Ukernel<double>`).
-#include "simd.inl"
-#include "gemm.inl"
+// The KernelTable of the ISA being compiled: every entry point of kernels.hpp, instantiated for
+// float and double. Included by exactly one ISA unit (isa_<name>.cpp) each.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include <utility>
+
+#include "checked.hpp"
+#include "common.hpp"
+#include "gemm/blocking.hpp"
+#include "gemm/gemm.hpp"
+#include "gemm/macro_kernel.hpp"
+#include "gemm/pack.hpp"
+#include "isa/config.hpp"
+#include "kernels.hpp"
+#include "simd/simd.hpp"
+#include "ukernel/a_rows.hpp"
+#include "ukernel/ukernel.hpp"
+#include "workspace.hpp"
+
+namespace convkit {
+namespace CONVKIT_ISA {
+// Not yet split into self-contained headers.
 #include "conv.inl"
 #include "pool.inl"
 #include "pad.inl"
@@ -25,7 +49,7 @@ KernelOps<T> make_ops() {
   return ops;
 }
 
-KernelTable make_table(const char* isa) {
+inline KernelTable make_table(const char* isa) {
   KernelTable t;
   t.isa = isa;
   t.gemm_mr_f32 = Ukernel<float>::MR;
@@ -36,3 +60,6 @@ KernelTable make_table(const char* isa) {
   t.f64 = make_ops<double>();
   return t;
 }
+
+}  // namespace CONVKIT_ISA
+}  // namespace convkit

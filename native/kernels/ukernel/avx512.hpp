@@ -1,5 +1,14 @@
-// AVX-512: 14 rows x 2 zmm of C in 28 registers, 2 for the B row and the broadcasts (which
-// the compiler folds into the FMAs as embedded broadcasts): 30 of 32.
+// AVX-512 micro-kernel: kGemmRows rows x 2 zmm of C. Interface: see ukernel/ukernel.hpp.
+#pragma once
+
+#include <immintrin.h>
+
+#include "isa/config.hpp"
+#include "ukernel/vector.hpp"
+
+namespace convkit {
+namespace avx512 {
+
 struct Zmm32 {
   using T = float;
   using Vec = __m512;
@@ -24,11 +33,12 @@ struct Zmm64 {
   static Vec fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_pd(a, b, c); }
 };
 
-#include "ukernel_vector.inl"
-
 template <class T>
 struct Ukernel;
 template <>
-struct Ukernel<float> : VectorUkernel<Zmm32, 14> {};
+struct Ukernel<float> : VectorUkernel<Zmm32, kGemmRows> {};
 template <>
-struct Ukernel<double> : VectorUkernel<Zmm64, 14> {};
+struct Ukernel<double> : VectorUkernel<Zmm64, kGemmRows> {};
+
+}  // namespace avx512
+}  // namespace convkit

@@ -1,4 +1,14 @@
-// AVX2 + FMA: 6 rows x 2 ymm of C in 12 registers, 2 for the B row and 1 broadcast (15 of 16).
+// AVX2 + FMA micro-kernel: kGemmRows rows x 2 ymm of C. Interface: see ukernel/ukernel.hpp.
+#pragma once
+
+#include <immintrin.h>
+
+#include "isa/config.hpp"
+#include "ukernel/vector.hpp"
+
+namespace convkit {
+namespace avx2 {
+
 struct Ymm32 {
   using T = float;
   using Vec = __m256;
@@ -23,11 +33,12 @@ struct Ymm64 {
   static Vec fmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_pd(a, b, c); }
 };
 
-#include "ukernel_vector.inl"
-
 template <class T>
 struct Ukernel;
 template <>
-struct Ukernel<float> : VectorUkernel<Ymm32, 6> {};
+struct Ukernel<float> : VectorUkernel<Ymm32, kGemmRows> {};
 template <>
-struct Ukernel<double> : VectorUkernel<Ymm64, 6> {};
+struct Ukernel<double> : VectorUkernel<Ymm64, kGemmRows> {};
+
+}  // namespace avx2
+}  // namespace convkit

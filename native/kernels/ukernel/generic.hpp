@@ -1,14 +1,19 @@
-// Portable register-blocked micro-kernel: an MR x NR tile of C kept in a local array that the
-// compiler can keep in (SSE2) registers. Interface shared by every ISA's Ukernel<T>:
-//   acc[i][j] = sum over the k steps of A row i (see ARows) times b[k*NR + j] (b: a packed B
-//   panel, see gemm.inl, one row per k step in order)
-//   accumulate ? C += acc : C = acc + bias_m[i] + bias_n[j]   (either bias may be null)
-// for the valid part i < mr, j < nr of the tile; C has row stride ldc. All MR rows of A are
-// read, so rows past mr must be readable (packed panels zero them).
+// Portable micro-kernel: an MR x NR tile of C in a local array the compiler keeps in (SSE2)
+// registers. Interface: see ukernel/ukernel.hpp.
+#pragma once
+
+#include <cstdint>
+
+#include "isa/config.hpp"
+#include "ukernel/a_rows.hpp"
+
+namespace convkit {
+namespace generic {
+
 template <class T>
 struct Ukernel {
-  static constexpr int MR = 4;
-  static constexpr int NR = 8;
+  static constexpr int MR = kGemmRows;
+  static constexpr int NR = kGemmColumns;
   static constexpr int64_t KC = 512;  // packed A panel row stride and the GEMM's k block
 
   static void run(const ARows<T>& rows, const T* b, T* c, int64_t ldc, int mr, int nr, bool accumulate,
@@ -31,3 +36,6 @@ struct Ukernel {
     }
   }
 };
+
+}  // namespace generic
+}  // namespace convkit

@@ -1,10 +1,23 @@
-// Register-blocked micro-kernel for a SIMD ISA, written once over a vector-traits class V
-// (V::T element type, V::L lanes, load/store/fmadd/add/set1/zero). The C tile is MR rows x two
-// vectors, held in 2*MR registers for the whole k loop; each k step loads two vectors of the
-// packed B panel and broadcasts one element from each of the MR rows of A. The rows are read
-// through ceil(MR/3) base pointers, row 3g+m at base g plus m*lda, so that every broadcast is
-// one base+index address (the compiler folds it into the FMA) and the pointers fit in
-// registers. Interface: see ukernel_generic.inl.
+// The register-blocked GEMM micro-kernel of the SIMD ISAs, written once over a vector-traits
+// class V (V::T element type, V::L lanes, load/store/fmadd/add/set1/zero). Interface: see
+// ukernel/ukernel.hpp.
+//
+// The C tile is MR rows x two vectors, held in 2*MR registers for the whole k loop; each k step
+// loads two vectors of the packed B panel and broadcasts one element from each of the MR rows of
+// A. The rows are read through ceil(MR/3) base pointers, row 3g+m at base g plus m*lda, so that
+// every broadcast is one base+index address (the compiler folds it into the FMA) and the
+// pointers fit in registers.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "isa/config.hpp"
+#include "ukernel/a_rows.hpp"
+
+namespace convkit {
+namespace CONVKIT_ISA {
+
 template <class V, int Rows>
 struct VectorUkernel {
   using T = typename V::T;
@@ -70,3 +83,6 @@ struct VectorUkernel {
     }
   }
 };
+
+}  // namespace CONVKIT_ISA
+}  // namespace convkit
