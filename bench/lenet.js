@@ -7,7 +7,7 @@ const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const convkit = require('..');
-const { lenet5 } = require('../dist/train/lenet');
+const { lenet5 } = require('../dist/app/train/lenet');
 const { findPython } = require('./python');
 const { ensureTunables } = require('./tunables');
 

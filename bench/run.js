@@ -135,7 +135,7 @@ function makeProgress(total) {
   let bar = null;
   if (process.stderr.isTTY) {
     try {
-      bar = new (require('../dist/cli/progress').ProgressBar)(process.stderr, 'bench', total);
+      bar = new (require('../dist/app/cli/progress').ProgressBar)(process.stderr, 'bench', total);
     } catch {
       // Not built yet: convkit itself cannot load either, and the stage lines below still show.
     }

@@ -8,7 +8,7 @@ const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const convkit = require('../dist');
-const { run } = require('../dist/cli/main');
+const { run } = require('../dist/app/cli/main');
 
 const CLI = path.join(__dirname, '..', 'bin', 'convkit.js');
 const VERSION = require('../package.json').version;
@@ -111,7 +111,7 @@ describe('convkit CLI', () => {
     it('--out naming missing nested folders creates them (and nothing else) before training', () => {
       const out = path.join(folder, 'a', 'b');
       // The check the CLI runs before training, on its own (a real run takes a minute).
-      const { prepareOutputFolder } = require('../dist/train/train');
+      const { prepareOutputFolder } = require('../dist/app/train/train');
       prepareOutputFolder(out);
       assert.ok(fs.statSync(out).isDirectory());
       assert.deepStrictEqual(fs.readdirSync(out), []);

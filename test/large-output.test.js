@@ -1,12 +1,28 @@
 'use strict';
 // Outputs of 32 MiB or more get huge pages advised before the kernel writes them (lib/alloc.ts,
-// native/runtime/large_pages.cpp): the values must be those of any other output, and memory
-// must be given back as usual when such outputs are collected.
+// native/runtime/large_pages.cpp): such an output must then be backed by transparent huge pages
+// where the kernel grants them on advice, its values must be those of any other output, and
+// memory must be given back as usual when such outputs are collected.
 const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
+const { spawnSync } = require('child_process');
 const convkit = require('../dist');
 const { native } = require('../dist/binding');
+const { skip } = require('./skips');
 
 const LARGE = 32 * 1024 * 1024;
+const HUGE_PAGE = 2 * 1024 * 1024;
+const THP_MODE_FILE = '/sys/kernel/mm/transparent_hugepage/enabled';
+
+/** The selected transparent huge page mode ('always', 'madvise', 'never'), or null where there is none. */
+function transparentHugePageMode() {
+  try {
+    return /\[(\w+)\]/.exec(fs.readFileSync(THP_MODE_FILE, 'utf8'))[1];
+  } catch {
+    return null;
+  }
+}
 
 describe('large outputs (huge pages)', function () {
   this.timeout(60000);
@@ -30,6 +46,23 @@ describe('large outputs (huge pages)', function () {
             if (!Object.is(y.data[at], want)) bad = at;
           }
     assert.strictEqual(bad, -1, `element ${bad} differs`);
+  });
+
+  it('a 32 MiB+ output is backed by huge pages (AnonHugePages grows by a large part of it)', function () {
+    const mode = transparentHugePageMode();
+    if (mode !== 'madvise' && mode !== 'always') {
+      return skip(this, `transparent huge pages are ${mode ? `'${mode}'` : 'absent'} here (${THP_MODE_FILE}): no advice can take effect`);
+    }
+    // A fresh process, so that no other test's memory moves the process-wide counter.
+    const child = spawnSync(process.execPath, [path.join(__dirname, 'fixtures', 'huge-page-output.js')], { encoding: 'utf8', timeout: 50000 });
+    assert.strictEqual(child.status, 0, `exit ${child.status} (${child.signal}): ${child.stdout}${child.stderr}`);
+    const { outputBytes, advisedHugeBytes, plainHugeBytes } = JSON.parse(child.stdout.trim().split('\n').pop());
+    assert.ok(outputBytes >= LARGE, `output of ${outputBytes} bytes`);
+    // All but the unaligned ends could be huge; a quarter leaves room for a fragmented host.
+    assert.ok(advisedHugeBytes >= Math.max(HUGE_PAGE, outputBytes / 4), `only ${advisedHugeBytes} bytes of the ${outputBytes}-byte output in huge pages`);
+    // In madvise mode only advised memory gets huge pages: the same allocation made without
+    // convkit's advice shows that the pages come from the advice.
+    if (mode === 'madvise') assert.strictEqual(plainHugeBytes, 0, 'a plain typed array got huge pages without advice');
   });
 
   it('memory of collected large outputs is returned (RSS stays bounded over 60 x 51 MB outputs)', function () {

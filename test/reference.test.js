@@ -162,6 +162,8 @@ function checkPrinted(testCase, results) {
 for (const file of FILES) {
   const cases = loadCases(file);
   describe(`reference cases: ${file}`, function () {
+    // An empty or truncated file would otherwise pass with nothing checked.
+    it('holds cases', () => assert.ok(cases.length > 0, `${file} holds no cases`));
     for (const [apiName, api, poisoned] of [
       ['sync', convkit, false],
       ['async', convkit.async, false],

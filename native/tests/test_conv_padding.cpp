@@ -22,19 +22,9 @@
 
 using namespace convkit;
 using namespace convkit::CONVKIT_ISA;
+using namespace convkit::test;
 
 namespace {
-
-int passed = 0, failed = 0;
-
-void expect(bool ok, const std::string& what) {
-  if (ok) {
-    ++passed;
-  } else {
-    ++failed;
-    std::printf("FAIL %s\n", what.c_str());
-  }
-}
 
 // The paths of conv2d_forward and conv2d_backward_input, in their dispatch order.
 std::string forward_path(const ConvShape& s) {
@@ -113,32 +103,17 @@ void reference(const ConvShape& s, const std::vector<double>& x, const std::vect
   dw = std::move(r.dw);
 }
 
-// NaN fails; an infinite reference needs the same infinity; finite needs finite and close.
-// Counts the reference's infinities into `infinite`.
-template <class T>
-void compare(const std::string& what, const std::vector<T>& got, const std::vector<double>& want, int64_t& infinite) {
-  const double rel = sizeof(T) == 4 ? 2e-5 : 1e-12;
-  int64_t bad = 0;
-  size_t first = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    const double g = double(got[i]), e = want[i];
-    bool ok;
-    if (std::isinf(e)) {
-      ok = g == e;
-      ++infinite;
-    } else {
-      ok = std::isfinite(g) && std::fabs(g - e) <= rel * (1.0 + std::fabs(e));
-    }
-    if (!ok && bad++ == 0) first = i;
-  }
-  if (bad > 0)
-    std::printf("  %s: %lld wrong, first at %zu: got %.9g want %.9g\n", what.c_str(), (long long)bad, first,
-                double(got[first]), want[first]);
-  expect(bad == 0, what);
+// The reference's infinities: a comparison that meets none says nothing about them.
+int64_t count_infinite(const std::vector<double>& v) {
+  int64_t count = 0;
+  for (double e : v) count += std::isinf(e);
+  return count;
 }
 
 template <class T>
-void check(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, const std::string& label, std::mt19937& rng) {
+void check_padding(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, const std::string& label,
+                   std::mt19937& rng) {
+  const double rel = sizeof(T) == 4 ? 2e-5 : 1e-12;
   std::uniform_real_distribution<double> dist(0.5, 1.5);
   auto positive = [&](int64_t count) {
     std::vector<double> v(static_cast<size_t>(count));
@@ -158,19 +133,17 @@ void check(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, const st
     const std::vector<T> dyt(dy.begin(), dy.end());
     std::vector<T> y(size_t(s.y_size()), T(7)), dx(size_t(s.x_size()), T(7));
     const std::string where = label + (tap[0] == 0 ? " first tap" : " last tap");
-    int64_t infinite = 0;
     ops.conv2d_forward(s, xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner);
-    compare(where + " forward", y, want_y, infinite);
+    compare(where + " forward", y, want_y, rel);
     // Outputs of the Inf filter that stay finite are those where its Inf tap is on the padding.
     int64_t padded = 0;
     for (int64_t n = 0; n < s.n; ++n)
       for (int64_t oh = 0; oh < s.oh; ++oh)
         for (int64_t ow = 0; ow < s.ow; ++ow) padded += std::isfinite(want_y[size_t(y_index(s, n, tap[0], oh, ow))]);
-    expect(infinite > 0 && padded > 0, where + " forward: the Inf tap meets both input and padding");
-    infinite = 0;
+    check(count_infinite(want_y) > 0 && padded > 0, where + " forward: the Inf tap meets both input and padding");
     ops.conv2d_backward_input(s, dyt.data(), wt.data(), dx.data(), runner);
-    compare(where + " backward input", dx, want_dx, infinite);
-    expect(infinite > 0, where + " backward input: the Inf tap meets dY somewhere");
+    compare(where + " backward input", dx, want_dx, rel);
+    check(count_infinite(want_dx) > 0, where + " backward input: the Inf tap meets dY somewhere");
   }
   // dw with finite weights but +Inf in dY at a corner pixel, whose window reaches into x's padding
   // (every case pads): the Inf must meet only the input under that window.
@@ -183,8 +156,7 @@ void check(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, const st
     const std::vector<T> xt(x.begin(), x.end()), dyt(dy_inf.begin(), dy_inf.end());
     std::vector<T> dw(size_t(s.w_size()), T(7)), db(size_t(s.cout), T(7));
     ops.conv2d_backward_filter(s, dyt.data(), xt.data(), dw.data(), db.data(), runner);
-    int64_t infinite = 0;
-    compare(label + (corner[0] == 0 ? " first" : " last") + " pixel Inf: backward filter", dw, want_dw, infinite);
+    compare(label + (corner[0] == 0 ? " first" : " last") + " pixel Inf: backward filter", dw, want_dw, rel);
   }
 }
 
@@ -209,26 +181,25 @@ int main() {
       const ConvShape s = shape_of(t, layout);
       validate(s);
       const std::string forward = expected_path(t.forward, layout), dx = expected_path(t.dx, layout);
-      expect(forward_path(s) == forward,
+      check(forward_path(s) == forward,
              describe(s) + " forward takes " + forward_path(s) + ", meant to cover " + forward);
-      expect(backward_input_path(s) == dx,
+      check(backward_input_path(s) == dx,
              describe(s) + " dx takes " + backward_input_path(s) + ", meant to cover " + dx);
     }
+  end_group("the path each case is meant to cover");
   const std::vector<Case> cases = spread_subset(kCases);
-  for (const std::string& isa : supported_isas()) {
+  for (const std::string& isa : isas_under_test(supported_isas())) {
     const KernelTable* table = kernel_table_named(isa);
-    const int before = failed;
     size_t i = 0;
     for (const Case& t : cases)
       for (Layout layout : {Layout::NHWC, Layout::NCHW}) {
         const ConvShape s = shape_of(t, layout);
         Runner& runner = *runners[i++ % 3];
         const std::string label = isa + " " + describe(s) + " threads " + std::to_string(runner.num_threads());
-        check(table->f32, s, runner, label + " f32", rng);
-        check(table->f64, s, runner, label + " f64", rng);
+        check_padding(table->f32, s, runner, label + " f32", rng);
+        check_padding(table->f64, s, runner, label + " f64", rng);
       }
-    std::printf("%s: %zu cases, %d failures\n", isa.c_str(), i, failed - before);
+    end_group(isa + ": " + std::to_string(i) + " cases");
   }
-  std::printf("test_conv_padding: %d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  return finish("test_conv_padding");
 }

@@ -24,13 +24,6 @@ using namespace convkit::test;
 
 namespace {
 
-int passed = 0, failed = 0;
-
-void fail(const std::string& what) {
-  ++failed;
-  std::printf("FAIL %s\n", what.c_str());
-}
-
 // Largest workspace any of these tiny-output calls may ask for: the fixed GEMM tiles and packed
 // weights take a few hundred KiB.
 constexpr size_t kWorkspaceBound = size_t(4) << 20;
@@ -59,17 +52,8 @@ class RecordingRunner : public Runner {
 
 // `terms`: the most products summed into one element; rounding error grows about as its root.
 template <class T>
-void compare(const std::string& what, const std::vector<T>& got, const std::vector<double>& want, int64_t terms) {
-  const double rel = (sizeof(T) == 4 ? 2e-5 : 1e-12) * std::max(1.0, std::sqrt(double(terms) / 64));
-  for (size_t i = 0; i < want.size(); ++i) {
-    const double err = std::fabs(double(got[i]) - want[i]) / (1.0 + std::fabs(want[i]));
-    if (!(err <= rel)) {  // NaN fails too
-      fail(what + ": element " + std::to_string(i) + " got " + std::to_string(double(got[i])) + " want " +
-           std::to_string(want[i]));
-      return;
-    }
-  }
-  ++passed;
+void compare_sums(const std::string& what, const std::vector<T>& got, const std::vector<double>& want, int64_t terms) {
+  compare(what, got, want, (sizeof(T) == 4 ? 2e-5 : 1e-12) * std::max(1.0, std::sqrt(double(terms) / 64)));
 }
 
 // Runs one op, turning a thrown Error into a failure, then checks the largest workspace.
@@ -79,20 +63,15 @@ bool run_op(const std::string& what, RecordingRunner& runner, F&& op) {
   try {
     op();
   } catch (const Error& e) {
-    fail(what + ": threw " + e.code() + " " + e.what());
-    return false;
+    return check(false, what + ": threw " + e.code() + " " + e.what());
   }
   const size_t largest = runner.take_largest();
-  if (largest > kWorkspaceBound) {
-    fail(what + ": asked for a workspace of " + std::to_string(largest) + " bytes");
-    return false;
-  }
-  return true;
+  return check(largest <= kWorkspaceBound, what + ": asked for a workspace of " + std::to_string(largest) + " bytes");
 }
 
 template <class T>
-void check(const KernelOps<T>& ops, const ConvShape& s, RecordingRunner& runner, const std::string& label,
-           std::mt19937& rng) {
+void check_limits(const KernelOps<T>& ops, const ConvShape& s, RecordingRunner& runner, const std::string& label,
+                  std::mt19937& rng) {
   std::uniform_real_distribution<double> dist(-1, 1);
   auto random = [&](int64_t count) {
     std::vector<double> v(static_cast<size_t>(count));
@@ -105,13 +84,13 @@ void check(const KernelOps<T>& ops, const ConvShape& s, RecordingRunner& runner,
   std::vector<T> y(size_t(s.y_size()), T(7)), dx(size_t(s.x_size()), T(7)), dw(size_t(s.w_size()), T(7)),
       db(size_t(s.cout), T(7));
   if (run_op(label + " forward", runner, [&] { ops.conv2d_forward(s, xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner); }))
-    compare(label + " forward", y, ref.y, s.cin_per_group() * s.kh * s.kw);
+    compare_sums(label + " forward", y, ref.y, s.cin_per_group() * s.kh * s.kw);
   if (run_op(label + " backward input", runner, [&] { ops.conv2d_backward_input(s, dyt.data(), wt.data(), dx.data(), runner); }))
-    compare(label + " backward input", dx, ref.dx, s.cout_per_group() * s.kh * s.kw);
+    compare_sums(label + " backward input", dx, ref.dx, s.cout_per_group() * s.kh * s.kw);
   if (run_op(label + " backward filter", runner,
              [&] { ops.conv2d_backward_filter(s, dyt.data(), xt.data(), dw.data(), db.data(), runner); })) {
-    compare(label + " backward filter", dw, ref.dw, s.n * s.oh * s.ow);
-    compare(label + " backward bias", db, ref.db, s.n * s.oh * s.ow);
+    compare_sums(label + " backward filter", dw, ref.dw, s.n * s.oh * s.ow);
+    compare_sums(label + " backward bias", db, ref.db, s.n * s.oh * s.ow);
   }
 }
 
@@ -170,28 +149,24 @@ void checked_arithmetic_checks() {
   auto expect_too_large = [](const char* what, auto call) {
     try {
       call();
-      fail(std::string(what) + ": no error");
+      check(false, std::string(what) + ": no error");
     } catch (const Error& e) {
-      if (std::string(e.code()) == "ERR_TOO_LARGE")
-        ++passed;
-      else
-        fail(std::string(what) + ": code " + e.code());
+      check(std::string(e.code()) == "ERR_TOO_LARGE", std::string(what) + ": code " + e.code());
     }
   };
   expect_too_large("checked_elements of 2^40 x 2^40", [] { checked_elements({int64_t(1) << 40, int64_t(1) << 40}); });
   expect_too_large("checked_bytes of 2^62 doubles", [] { checked_bytes(int64_t(1) << 62, 8); });
   expect_too_large("checked_bytes of a negative count", [] { checked_bytes(-4, 4); });
-  if (saturating_product({int64_t(1) << 33, int64_t(1) << 33}) == kSaturated &&
-      saturating_product({3, 5, 7}) == 105 && saturating_sum(kSaturated, 1) == kSaturated)
-    ++passed;
-  else
-    fail("saturating arithmetic");
+  check(saturating_product({int64_t(1) << 33, int64_t(1) << 33}) == kSaturated &&
+            saturating_product({3, 5, 7}) == 105 && saturating_sum(kSaturated, 1) == kSaturated,
+        "saturating arithmetic");
 }
 
 }  // namespace
 
 int main() {
   checked_arithmetic_checks();
+  end_group("checked arithmetic");
   std::mt19937 rng(4321);
   SerialRunner serial;
   ThreadPool pool2(2);
@@ -203,9 +178,8 @@ int main() {
   for (const auto& extra : kExtraCases) cases.push_back(extra);
   cases = spread_subset(cases);  // valgrind runs a few
   int index = 0;
-  for (const std::string& isa : supported_isas()) {
+  for (const std::string& isa : isas_under_test(supported_isas())) {
     const KernelTable* table = kernel_table_named(isa);
-    const int before = failed;
     for (const auto& [g, ch] : cases)
       for (Layout layout : {Layout::NHWC, Layout::NCHW}) {
         ConvShape s;
@@ -219,17 +193,15 @@ int main() {
         try {
           validate(s);
         } catch (const Error& e) {
-          fail(label + ": validate refused it: " + e.what());
+          check(false, label + ": validate refused it: " + e.what());
           continue;
         }
         RecordingRunner& runner = *runners[index++ % 2];
         const std::string with = label + " threads " + std::to_string(runner.num_threads());
-        check(table->f32, s, runner, with + " f32", rng);
-        check(table->f64, s, runner, with + " f64", rng);
+        check_limits(table->f32, s, runner, with + " f32", rng);
+        check_limits(table->f64, s, runner, with + " f64", rng);
       }
-    std::printf("%s: %zu (geometry, channels) cases x 2 layouts x 2 dtypes, %d failures\n", isa.c_str(), cases.size(),
-                failed - before);
+    end_group(isa + ": " + std::to_string(cases.size()) + " (geometry, channels) cases x 2 layouts x 2 dtypes");
   }
-  std::printf("test_limits: %d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  return finish("test_limits");
 }

@@ -23,34 +23,9 @@ using convkit::Layout;
 using convkit::PadShape;
 using convkit::PoolMode;
 using convkit::PoolShape;
+using namespace convkit::test;
 
 namespace {
-
-// ---------------------------------------------------------------------------------------------
-// Bookkeeping: one printed line per group of checks.
-
-struct Tally {
-  int passed = 0, failed = 0;
-  int group_passed = 0, group_failed = 0;
-  int reported = 0;
-
-  void check(bool ok, const std::string& what) {
-    if (ok) {
-      ++group_passed;
-      return;
-    }
-    ++group_failed;
-    if (++reported <= 20) std::printf("  FAIL %s\n", what.c_str());
-  }
-  void end_group(const std::string& name) {
-    std::printf("%-44s %5d passed, %d failed\n", name.c_str(), group_passed, group_failed);
-    passed += group_passed;
-    failed += group_failed;
-    group_passed = group_failed = 0;
-  }
-};
-
-Tally tally;
 
 // ---------------------------------------------------------------------------------------------
 // Layout-aware indexing of an (n, c, h, w) tensor.
@@ -192,30 +167,6 @@ double relative_tolerance(PoolMode mode) {
   return mode == PoolMode::Max ? 0.0 : 1e-5;
 }
 
-// |got - want| <= rel * scale (scale >= |want|); NaN must match NaN. Returns the first mismatch.
-template <class T>
-int64_t first_mismatch(const std::vector<T>& got, const std::vector<double>& want, const std::vector<double>* scale,
-                       double rel) {
-  for (size_t i = 0; i < want.size(); ++i) {
-    const double g = double(got[i]), w = want[i];
-    if (std::isnan(w) || std::isnan(g)) {
-      if (std::isnan(w) != std::isnan(g)) return int64_t(i);
-      continue;
-    }
-    const double bound = rel * std::max(std::fabs(w), scale ? (*scale)[i] : 0.0);
-    if (!(std::fabs(g - w) <= bound)) return int64_t(i);
-  }
-  return -1;
-}
-
-template <class T>
-std::string mismatch_text(int64_t i, const std::vector<T>& got, const std::vector<double>& want) {
-  char buf[128];
-  std::snprintf(buf, sizeof buf, " at %lld: got %.17g, want %.17g", (long long)i, double(got[size_t(i)]),
-                want[size_t(i)]);
-  return buf;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Random data. Every value is exactly a float32 so both dtypes see the same inputs.
 
@@ -345,20 +296,17 @@ void check_pool(const char* isa, const char* dtype, const convkit::KernelOps<T>&
       std::vector<T> y(size_t(s.y_size()), T(777));
       std::vector<int32_t> argmax(size_t(s.y_size()), -7);
       ops.pool2d_forward(s, x.data(), y.data(), argmax.data(), *runner);
-      int64_t bad = first_mismatch(y, p.ref.y, s.mode == PoolMode::Avg ? &p.ref.scale : nullptr, rel);
-      tally.check(bad < 0, "forward y " + where + (bad < 0 ? "" : mismatch_text(bad, y, p.ref.y)));
+      compare("forward y " + where, y, p.ref.y, rel, s.mode == PoolMode::Avg ? &p.ref.scale : nullptr);
       if (s.mode == PoolMode::Max) {
-        tally.check(argmax == p.ref.argmax, "forward argmax " + where);
+        check(argmax == p.ref.argmax, "forward argmax " + where);
         std::vector<T> y_alone(size_t(s.y_size()), T(777));
         ops.pool2d_forward(s, x.data(), y_alone.data(), nullptr, *runner);
-        bad = first_mismatch(y_alone, p.ref.y, nullptr, 0.0);
-        tally.check(bad < 0, "forward y without argmax " + where);
+        compare("forward y without argmax " + where, y_alone, p.ref.y, 0.0);
       }
       // Backward reads the reference argmax, so it is checked on its own.
       std::vector<T> dx(size_t(s.x_size()), T(999));
       ops.pool2d_backward(s, dy.data(), s.mode == PoolMode::Max ? p.ref.argmax.data() : nullptr, dx.data(), *runner);
-      bad = first_mismatch(dx, p.dx, &p.dx_scale, std::is_same<T, double>::value ? 1e-12 : 1e-5);
-      tally.check(bad < 0, "backward dx " + where + (bad < 0 ? "" : mismatch_text(bad, dx, p.dx)));
+      compare("backward dx " + where, dx, p.dx, std::is_same<T, double>::value ? 1e-12 : 1e-5, &p.dx_scale);
     }
   }
 }
@@ -383,11 +331,11 @@ void check_bad_argmax(const char* isa, const char* dtype, const convkit::KernelO
         } catch (const convkit::Error& e) {
           code = e.code();
         }
-        tally.check(code == "ERR_ARG", "garbage argmax raised " + code + ": " + where);
+        check(code == "ERR_ARG", "garbage argmax raised " + code + ": " + where);
         bool guards_intact = true;
         for (int64_t i = 0; i < guard; ++i)
           guards_intact = guards_intact && buffer[size_t(i)] == T(-3) && buffer[size_t(guard + s.x_size() + i)] == T(-3);
-        tally.check(guards_intact, "garbage argmax wrote out of bounds: " + where);
+        check(guards_intact, "garbage argmax wrote out of bounds: " + where);
       }
   for (auto [runner_name, runner] : runners.all()) {
     const PoolShape s = make_shape(Layout::NCHW, PoolMode::Max, 1, 1, 4, 4, 2, 2, 2, 2, 0, 0, false, true);
@@ -398,7 +346,7 @@ void check_bad_argmax(const char* isa, const char* dtype, const convkit::KernelO
     } catch (const convkit::Error& e) {
       code = e.code();
     }
-    tally.check(code == "ERR_ARG", std::string("missing argmax raised ") + code + " on " + isa + " " + runner_name);
+    check(code == "ERR_ARG", std::string("missing argmax raised ") + code + " on " + isa + " " + runner_name);
   }
 }
 
@@ -434,13 +382,12 @@ void check_pad(const char* isa, const char* dtype, const convkit::KernelOps<T>& 
     for (auto [runner_name, runner] : runners.all()) {
       std::vector<T> y(size_t(p.shape.y_size()), std::numeric_limits<T>::quiet_NaN());
       ops.zero_pad(p.shape, x.data(), y.data(), *runner);
-      const int64_t bad = first_mismatch(y, p.y, nullptr, 0.0);
       char what[160];
       std::snprintf(what, sizeof what, "zero_pad %s %s %s %s n%lld c%lld h%lld w%lld pads %lld,%lld,%lld,%lld", isa,
                     dtype, runner_name, p.shape.layout == Layout::NCHW ? "NCHW" : "NHWC", (long long)p.shape.n,
                     (long long)p.shape.c, (long long)p.shape.h, (long long)p.shape.w, (long long)p.shape.pad_top,
                     (long long)p.shape.pad_bottom, (long long)p.shape.pad_left, (long long)p.shape.pad_right);
-      tally.check(bad < 0, what + (bad < 0 ? std::string() : mismatch_text(bad, y, p.y)));
+      compare(what, y, p.y, 0.0);
     }
   }
 }
@@ -454,10 +401,10 @@ int main() {
       for (int64_t p = 0; p <= k / 2; ++p)
         for (int64_t s = 1; s <= 4; ++s)
           for (bool ceil_mode : {false, true})
-            tally.check(convkit::pool_out_size(L, p, k, s, ceil_mode) == reference_out_size(L, p, k, s, ceil_mode),
+            check(convkit::pool_out_size(L, p, k, s, ceil_mode) == reference_out_size(L, p, k, s, ceil_mode),
                         "pool_out_size L" + std::to_string(L) + " k" + std::to_string(k) + " p" + std::to_string(p) +
                             " s" + std::to_string(s) + (ceil_mode ? " ceil" : ""));
-  tally.end_group("pool_out_size vs reference");
+  end_group("pool_out_size vs reference");
 
   std::vector<PreparedPool> prepared;
   for (const PoolCase& c : spread_subset(pool_cases())) {
@@ -473,23 +420,22 @@ int main() {
   const std::vector<PreparedPad> pads = pad_cases();
 
   Runners runners;
-  for (const std::string& isa : convkit::supported_isas()) {
+  for (const std::string& isa : isas_under_test(convkit::supported_isas())) {
     const convkit::KernelTable* table = convkit::kernel_table_named(isa);
     if (!table) {
-      tally.check(false, "no kernel table for supported ISA " + isa);
+      check(false, "no kernel table for supported ISA " + isa);
       continue;
     }
     check_pool(isa.c_str(), "f32", table->f32, prepared, runners);
-    tally.end_group(isa + " f32 pool2d forward/backward");
+    end_group(isa + " f32 pool2d forward/backward");
     check_pool(isa.c_str(), "f64", table->f64, prepared, runners);
-    tally.end_group(isa + " f64 pool2d forward/backward");
+    end_group(isa + " f64 pool2d forward/backward");
     check_bad_argmax(isa.c_str(), "f32", table->f32, runners);
     check_bad_argmax(isa.c_str(), "f64", table->f64, runners);
-    tally.end_group(isa + " bad argmax");
+    end_group(isa + " bad argmax");
     check_pad(isa.c_str(), "f32", table->f32, pads, runners);
     check_pad(isa.c_str(), "f64", table->f64, pads, runners);
-    tally.end_group(isa + " zero_pad");
+    end_group(isa + " zero_pad");
   }
-  std::printf("test_pool: %d passed, %d failed\n", tally.passed, tally.failed);
-  return tally.failed == 0 ? 0 : 1;
+  return finish("test_pool");
 }

@@ -2,24 +2,17 @@
 // allocated, a call's oversized scratch is freed when it ends (largest buffers first) while the
 // usual working set stays warm, and a sync caller can tell that the pool is busy (issue 13
 // item 8).
-#include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
 
 #include "../kernels/common.hpp"
 #include "../runtime/thread_pool.hpp"
+#include "test_util.hpp"
+
+using convkit::test::check;
 
 namespace {
-
-int failures = 0;
-
-void check(bool ok, const std::string& what) {
-  if (!ok) {
-    ++failures;
-    std::printf("FAIL: %s\n", what.c_str());
-  }
-}
 
 // The code of the convkit::Error `fn` throws, or "" if it throws none.
 template <class F>
@@ -109,10 +102,5 @@ int main() {
   serial_runner_release();
   pool_release_after_lease();
   pool_try_lease();
-  if (failures) {
-    std::printf("test_runtime: %d check(s) failed\n", failures);
-    return 1;
-  }
-  std::printf("test_runtime: all checks passed\n");
-  return 0;
+  return convkit::test::finish("test_runtime");
 }

@@ -7,6 +7,7 @@ const { spawnSync } = require('child_process');
 const path = require('path');
 const convkit = require('../../dist');
 const { native } = require('../../dist/binding');
+const { skip } = require('../skips');
 
 const DEFAULT_LIMIT = 2 ** 31;
 
@@ -64,7 +65,7 @@ describe('memory limit and scratch release (issue 13 item 3)', function () {
   }
 
   it('a one-off 85 MB workspace is freed after the call (resident memory drops back)', function () {
-    if (process.platform !== 'linux') this.skip();  // reads /proc/self/status
+    if (process.platform !== 'linux') return skip(this, 'reads resident memory from /proc/self/status (Linux only)');
     // Under AddressSanitizer (the CI's sanitizer run) freed memory would wait in its quarantine.
     const asanOptions = [process.env.ASAN_OPTIONS, 'quarantine_size_mb=0'].filter(Boolean).join(':');
     const child = spawnSync(process.execPath, [path.join(__dirname, 'fixtures', 'scratch-release.js')], {

@@ -18,7 +18,7 @@ export interface LineChart {
 
 const PANEL = { width: 460, height: 320, left: 64, right: 16, top: 36, bottom: 48 };
 
-const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** About five round tick values covering [low, high]. */
 function ticks(low: number, high: number): number[] {
@@ -47,7 +47,7 @@ function linePanel(chart: LineChart, x0: number, y0: number): string {
   const px = (x: number): number => left + ((x - xMin) / (xMax - xMin || 1)) * plotWidth;
   const py = (y: number): number => top + plotHeight - ((y - yMin) / (yMax - yMin || 1)) * plotHeight;
   const parts: string[] = [`<g transform="translate(${x0},${y0})">`];
-  parts.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">${escape(chart.title)}</text>`);
+  parts.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(chart.title)}</text>`);
   for (const tick of ticks(yMin, yMax)) {
     parts.push(`<line x1="${left}" x2="${width - right}" y1="${py(tick).toFixed(1)}" y2="${py(tick).toFixed(1)}" stroke="#ddd"/>`);
     parts.push(`<text x="${left - 6}" y="${(py(tick) + 4).toFixed(1)}" text-anchor="end" font-size="11">${format(tick)}</text>`);
@@ -56,8 +56,8 @@ function linePanel(chart: LineChart, x0: number, y0: number): string {
     parts.push(`<text x="${px(tick).toFixed(1)}" y="${height - bottom + 16}" text-anchor="middle" font-size="11">${format(tick)}</text>`);
   }
   parts.push(`<rect x="${left}" y="${top}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="#888"/>`);
-  parts.push(`<text x="${left + plotWidth / 2}" y="${height - 10}" text-anchor="middle" font-size="12">${escape(chart.xLabel)}</text>`);
-  parts.push(`<text transform="translate(16,${top + plotHeight / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escape(chart.yLabel)}</text>`);
+  parts.push(`<text x="${left + plotWidth / 2}" y="${height - 10}" text-anchor="middle" font-size="12">${escapeXml(chart.xLabel)}</text>`);
+  parts.push(`<text transform="translate(16,${top + plotHeight / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeXml(chart.yLabel)}</text>`);
   chart.series.forEach((series, index) => {
     const path = series.points.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
     parts.push(`<path d="${path}" fill="none" stroke="${series.color}" stroke-width="2"/>`);
@@ -66,7 +66,7 @@ function linePanel(chart: LineChart, x0: number, y0: number): string {
     const legendX = width - right - 64 * (chart.series.length - index);
     const legendY = height - 10;
     parts.push(`<line x1="${legendX}" x2="${legendX + 18}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${series.color}" stroke-width="2"/>`);
-    parts.push(`<text x="${legendX + 24}" y="${legendY}" font-size="11">${escape(series.name)}</text>`);
+    parts.push(`<text x="${legendX + 24}" y="${legendY}" font-size="11">${escapeXml(series.name)}</text>`);
   });
   parts.push('</g>');
   return parts.join('\n');
@@ -96,17 +96,17 @@ export function barChart(title: string, unit: string, bars: Bar[]): string {
   const width = labelWidth + plotWidth + 120;
   const max = Math.max(...bars.map((b) => Math.max(b.value, b.limit ?? 0)), 1e-9);
   const scale = (value: number): number => (value / max) * plotWidth;
-  const parts: string[] = [`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escape(title)}</text>`];
+  const parts: string[] = [`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(title)}</text>`];
   bars.forEach((bar, index) => {
     const y = top + index * rowHeight;
-    parts.push(`<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end" font-size="11">${escape(bar.label)}</text>`);
+    parts.push(`<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end" font-size="11">${escapeXml(bar.label)}</text>`);
     if (bar.limit !== null) parts.push(`<rect x="${labelWidth}" y="${y + 3}" width="${scale(bar.limit).toFixed(1)}" height="16" fill="#e3e3e3"/>`);
     parts.push(`<rect x="${labelWidth}" y="${y + 3}" width="${scale(bar.value).toFixed(1)}" height="16" fill="#3b7dd8"/>`);
     const percent = bar.limit ? ` (${Math.round((100 * bar.value) / bar.limit)}%)` : '';
     parts.push(`<text x="${labelWidth + scale(Math.max(bar.value, bar.limit ?? 0)) + 6}" y="${y + 15}" font-size="11">${format(bar.value)}${percent}</text>`);
   });
   const legendY = height - 14;
-  parts.push(`<rect x="${labelWidth}" y="${legendY - 10}" width="12" height="12" fill="#3b7dd8"/><text x="${labelWidth + 18}" y="${legendY}" font-size="11">${escape(unit)}</text>`);
+  parts.push(`<rect x="${labelWidth}" y="${legendY - 10}" width="12" height="12" fill="#3b7dd8"/><text x="${labelWidth + 18}" y="${legendY}" font-size="11">${escapeXml(unit)}</text>`);
   parts.push(`<rect x="${labelWidth + 160}" y="${legendY - 10}" width="12" height="12" fill="#e3e3e3"/><text x="${labelWidth + 178}" y="${legendY}" font-size="11">peak</text>`);
   return svgDocument(width, height, parts.join('\n'));
 }

@@ -2,8 +2,7 @@
 // file per digit), split once and for all into 8,000 training and 2,000 test images.
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConvkitError } from '../errors';
-import { Generator } from '../nn/random';
+import { ConvkitError, nn } from '#lib';
 
 export const IMAGE_SIZE = 28;
 export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
@@ -47,7 +46,7 @@ export function loadMnist(): { train: Dataset; test: Dataset } {
     count += data.length / PIXELS;
   });
 
-  const order = new Generator(SPLIT_SEED).shuffle(Uint32Array.from({ length: total }, (_, i) => i));
+  const order = new nn.Generator(SPLIT_SEED).shuffle(Uint32Array.from({ length: total }, (_, i) => i));
   const train = subset(pixels, labels, order.subarray(0, TRAIN_COUNT));
   const test = subset(pixels, labels, order.subarray(TRAIN_COUNT, TRAIN_COUNT + TEST_COUNT));
   normalise(train, test);

@@ -4,12 +4,13 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ConvkitError } from '../errors';
-import { checkWritableFile } from '../files';
-import { barChart, Bar } from '../train/svg';
+import { ConvkitError } from '#lib';
+import { checkWritableFile } from '#lib/files';
+import { barChart, Bar } from '../plot/svg';
 import { UsageError } from './args';
 
-const RUNNER = path.resolve(__dirname, '..', '..', 'bench', 'run.js');
+// The package root is three folders above this file's compiled place, dist/app/cli/.
+const RUNNER = path.resolve(__dirname, '..', '..', '..', 'bench', 'run.js');
 
 const BENCH_USAGE = `usage: convkit bench [--svg FILE] [options of bench/run.js]
 

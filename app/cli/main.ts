@@ -1,14 +1,14 @@
 // `convkit <command>`: train (the LeNet-5 job of `npm start`), bench (the kernel benchmark) and
 // info (what this build runs on).
 import * as os from 'os';
-import { ConvkitError } from '../errors';
-import { buildInfo, getNumThreads, isa, supportedIsas } from '../ops';
+import { buildInfo, ConvkitError, getNumThreads, isa, supportedIsas } from '#lib';
 import { TRAIN_COUNT } from '../train/mnist';
 import { DEFAULT_LR, prepareOutputFolder, trainLenet, TrainingDivergedError } from '../train/train';
 import { choice, parseFlags, positiveInteger, positiveNumber, seedValue, UsageError } from './args';
 import { runBench } from './bench';
 
-const VERSION: string = (require('../../package.json') as { version: string }).version;
+// Read at run time from dist/app/cli/, three folders below the package root.
+const VERSION: string = (require('../../../package.json') as { version: string }).version;
 
 const USAGE = `usage: convkit <command> [options]
 

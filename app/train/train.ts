@@ -3,19 +3,17 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConvkitError, describe } from '../errors';
-import { ioError, writeFileAtomic } from '../files';
-import { countCorrect, CrossEntropyLoss } from '../nn/loss';
-import type { Module } from '../nn/module';
-import { Generator } from '../nn/random';
-import { getNumThreads, isa, setNumThreads } from '../ops';
-import { Adam, SGD } from '../optim';
-import { saveParameters } from '../serialize';
-import { Layout, Tensor } from '../tensor';
+import { ConvkitError, getNumThreads, isa, nn, optim, setNumThreads, Tensor } from '#lib';
+import type { Layout } from '#lib';
+import { describe } from '#lib/errors';
+import { ioError, writeFileAtomic } from '#lib/files';
+import { ProgressBar } from '../cli/progress';
+import { lineCharts } from '../plot/svg';
 import { lenet5 } from './lenet';
 import { Dataset, IMAGE_SIZE, loadMnist, PIXELS } from './mnist';
-import { ProgressBar } from '../cli/progress';
-import { lineCharts } from './svg';
+
+const { countCorrect, CrossEntropyLoss, Generator, saveParameters } = nn;
+const { Adam, SGD } = optim;
 
 export type OptimizerName = 'adam' | 'sgd';
 
@@ -149,7 +147,7 @@ class Batches {
   }
 }
 
-function evaluate(model: Module, data: Dataset, layout: Layout): { loss: number; accuracy: number } {
+function evaluate(model: nn.Module, data: Dataset, layout: Layout): { loss: number; accuracy: number } {
   const criterion = new CrossEntropyLoss({ reduction: 'sum' });
   const batches = new Batches(data, EVAL_BATCH, layout);
   const order = Uint32Array.from({ length: data.count }, (_, i) => i);
