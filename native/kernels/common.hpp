@@ -229,7 +229,7 @@ class SerialRunner : public Runner {
   std::atomic<size_t> held_{0};
 };
 
-// 64-byte aligned allocation that throws convkit::Error("ERR_ALLOC") on failure.
+// 64-byte aligned allocation that throws convkit::Error(ErrorCode::ERR_ALLOC) on failure.
 void* aligned_alloc_or_throw(size_t bytes);
 void aligned_free(void* p);
 
