@@ -139,7 +139,7 @@ template <class T>
 void run_conv(const Plan& p, const ConvShape& s, const Reader& in) {
   // Sizing the packed weights is allowed for any valid shape (the addon calls it first).
   const int64_t packed_size = ops_of<T>(p.table).conv2d_packed_weights_size(s);
-  if (packed_size < 0 || packed_size > 64 * kMaxElements)
+  if (packed_size < 0 || packed_size > 64 * kMaxKernelElements)
     finding("conv2d_packed_weights_size = " + std::to_string(packed_size));
   const double taps = double(s.kh) * double(s.kw);
   // The direct dx is a forward over dy padded by the kernel: every tap of every input pixel.

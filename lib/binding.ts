@@ -3,48 +3,52 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConvkitError, fromNative } from './errors';
+import type { AdamParams, ConvParams, GemmParams, PadParams, PoolParams } from './generated/boundary';
 import type { FloatArray } from './tensor';
 
-/** The functions of build/Release/convkit.node; all arrays are written in place. */
+/**
+ * The functions of build/Release/convkit.node; all arrays are written in place. Each `params` is
+ * a number array laid out by schema/boundary.json (encode*Params in generated/boundary.ts).
+ */
 export interface NativeBinding {
   /** packed: null or what conv2dPackWeights wrote for w. */
-  conv2dForward(x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray, params: number[], packed: FloatArray | null): void;
+  conv2dForward(x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray, params: ConvParams, packed: FloatArray | null): void;
   /** Elements conv2dPackWeights needs for these weights (0: nothing to pack). */
-  conv2dPackedWeightsLength(w: FloatArray, params: number[]): number;
-  conv2dPackWeights(w: FloatArray, packed: FloatArray, params: number[]): void;
-  conv2dBackwardInput(dy: FloatArray, w: FloatArray, dx: FloatArray, params: number[]): void;
-  conv2dBackwardFilter(dy: FloatArray, x: FloatArray, dw: FloatArray, db: FloatArray | null, params: number[]): void;
-  pool2dForward(x: FloatArray, y: FloatArray, argmax: Int32Array | null, params: number[]): void;
-  pool2dBackward(dy: FloatArray, argmax: Int32Array | null, dx: FloatArray, params: number[]): void;
-  zeroPad(x: FloatArray, y: FloatArray, params: number[]): void;
-  /** C = A*B (+ bias per column) (+ C if accumulate); params = [M, N, K, aRowStride, aColStride, bRowStride, bColStride, accumulate]. */
-  gemm(a: FloatArray, b: FloatArray, bias: FloatArray | null, c: FloatArray, params: number[]): void;
+  conv2dPackedWeightsLength(w: FloatArray, params: ConvParams): number;
+  conv2dPackWeights(w: FloatArray, packed: FloatArray, params: ConvParams): void;
+  conv2dBackwardInput(dy: FloatArray, w: FloatArray, dx: FloatArray, params: ConvParams): void;
+  conv2dBackwardFilter(dy: FloatArray, x: FloatArray, dw: FloatArray, db: FloatArray | null, params: ConvParams): void;
+  pool2dForward(x: FloatArray, y: FloatArray, argmax: Int32Array | null, params: PoolParams): void;
+  pool2dBackward(dy: FloatArray, argmax: Int32Array | null, dx: FloatArray, params: PoolParams): void;
+  zeroPad(x: FloatArray, y: FloatArray, params: PadParams): void;
+  /** C = A*B (+ bias per column) (+ C if accumulate). */
+  gemm(a: FloatArray, b: FloatArray, bias: FloatArray | null, c: FloatArray, params: GemmParams): void;
   conv2dForwardAsync(
     x: FloatArray,
     w: FloatArray,
     b: FloatArray | null,
     y: FloatArray,
-    params: number[],
+    params: ConvParams,
     packed: FloatArray | null,
   ): Promise<void>;
-  conv2dBackwardInputAsync(dy: FloatArray, w: FloatArray, dx: FloatArray, params: number[]): Promise<void>;
+  conv2dBackwardInputAsync(dy: FloatArray, w: FloatArray, dx: FloatArray, params: ConvParams): Promise<void>;
   conv2dBackwardFilterAsync(
     dy: FloatArray,
     x: FloatArray,
     dw: FloatArray,
     db: FloatArray | null,
-    params: number[],
+    params: ConvParams,
   ): Promise<void>;
-  pool2dForwardAsync(x: FloatArray, y: FloatArray, argmax: Int32Array | null, params: number[]): Promise<void>;
-  pool2dBackwardAsync(dy: FloatArray, argmax: Int32Array | null, dx: FloatArray, params: number[]): Promise<void>;
-  zeroPadAsync(x: FloatArray, y: FloatArray, params: number[]): Promise<void>;
-  gemmAsync(a: FloatArray, b: FloatArray, bias: FloatArray | null, c: FloatArray, params: number[]): Promise<void>;
+  pool2dForwardAsync(x: FloatArray, y: FloatArray, argmax: Int32Array | null, params: PoolParams): Promise<void>;
+  pool2dBackwardAsync(dy: FloatArray, argmax: Int32Array | null, dx: FloatArray, params: PoolParams): Promise<void>;
+  zeroPadAsync(x: FloatArray, y: FloatArray, params: PadParams): Promise<void>;
+  gemmAsync(a: FloatArray, b: FloatArray, bias: FloatArray | null, c: FloatArray, params: GemmParams): Promise<void>;
   /** Element-wise, sync only: y = max(x, 0); y may be x. */
   relu(x: FloatArray, y: FloatArray): void;
   /** dx = y > 0 ? dy : 0; dx may be dy. */
   reluBackward(y: FloatArray, dy: FloatArray, dx: FloatArray): void;
-  /** One Adam update in place; params = [beta1, beta2, stepSize, rootCorrection, eps, weightDecay]. */
-  adam(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, params: number[]): void;
+  /** One Adam update in place. */
+  adam(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, params: AdamParams): void;
   /** Asks the OS for huge pages behind a new, not yet written buffer (alloc.ts calls it from 32 MiB up). */
   adviseLargePages(buffer: ArrayBuffer): void;
   setNumThreads(n: number): void;

@@ -1,30 +1,11 @@
 // Coded errors: every failure convkit reports is a ConvkitError whose `code` says what kind of
 // mistake it was, and whose message names the argument, what was expected and what was given.
+import { ERROR_CODES, ErrorCode } from './generated/boundary';
 
-export type ErrorCode =
-  | 'ERR_SHAPE'
-  | 'ERR_ARG'
-  | 'ERR_DTYPE'
-  | 'ERR_TOO_LARGE'
-  | 'ERR_ALLOC'
-  | 'ERR_ISA'
-  | 'ERR_INTERNAL'
-  | 'ERR_CACHE'
-  | 'ERR_IO'
-  | 'ERR_NATIVE_MISSING';
+// The codes are defined once, in schema/boundary.json, for this file and the C++ side alike.
+export type { ErrorCode };
 
-const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
-  'ERR_SHAPE',
-  'ERR_ARG',
-  'ERR_DTYPE',
-  'ERR_TOO_LARGE',
-  'ERR_ALLOC',
-  'ERR_ISA',
-  'ERR_INTERNAL',
-  'ERR_CACHE',
-  'ERR_IO',
-  'ERR_NATIVE_MISSING',
-]);
+const KNOWN_CODES: ReadonlySet<string> = new Set<string>(ERROR_CODES);
 
 export class ConvkitError extends Error {
   readonly code: ErrorCode;

@@ -2,6 +2,7 @@
 // last backward pass; a parameter without one is skipped) and updates the parameter in place.
 import { callNative } from './binding';
 import { ConvkitError, fail } from './errors';
+import { encodeAdamParams } from './generated/boundary';
 import { Parameter } from './nn/module';
 import { checkOptions } from './shapes';
 import { FloatArray } from './tensor';
@@ -150,7 +151,7 @@ export class Adam {
       const stepSize = lr / (1 - beta1 ** steps);
       const rootCorrection = Math.sqrt(1 - beta2 ** steps);
       // Natively, in double whatever the dtype: the same arithmetic as the formula above, element by element.
-      const hyper = [beta1, beta2, stepSize, rootCorrection, eps, weightDecay];
+      const hyper = encodeAdamParams({ beta1, beta2, stepSize, rootCorrection, eps, weightDecay });
       callNative((binding) => binding.adam(parameter.data, grad, state.m, state.v, hyper));
     });
   }

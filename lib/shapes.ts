@@ -2,6 +2,18 @@
 // Nothing here touches tensor data element by element, so validation costs the same for any size.
 import * as os from 'os';
 import { ConvkitError, describe, fail } from './errors';
+import {
+  CONV_PARAM,
+  ConvParams,
+  encodeConvParams,
+  encodePadParams,
+  encodePoolParams,
+  MAX_DIMENSION,
+  PAD_PARAM,
+  PadParams,
+  POOL_PARAM,
+  PoolParams,
+} from './generated/boundary';
 import { fieldOf, ownOptions } from './own';
 import { checkLayout, DType, FloatArray, Layout, TensorLike } from './tensor';
 
@@ -35,19 +47,10 @@ export type PoolMode = 'max' | 'avg';
 
 /** The most elements one tensor may have: the longest typed array the JS engine allocates. */
 export const MAX_ELEMENTS = 2 ** 32;
-/** Spatial sizes and options above this are refused, as the native side does. */
-const MAX_SIZE = 2 ** 31;
 const MACHINE_BYTES = os.totalmem();
 
-// Native parameter vectors, in the order the addon reads them.
-// conv:  [layout, n, h, w, c, kh, kw, cout, groups, oh, ow, sh, sw, padTop, padLeft, padBottom, padRight, dh, dw]
-// pool:  [layout, mode, n, c, h, w, kh, kw, oh, ow, sh, sw, ph, pw, ceilMode, countIncludePad]
-// pad:   [layout, n, c, h, w, padTop, padLeft, padBottom, padRight]
-export type ConvParams = number[];
-export type PoolParams = number[];
-export type PadParams = number[];
-
-const LAYOUT_CODE = { NHWC: 0, NCHW: 1 } as const;
+// What the ops hand the addon: number arrays laid out by schema/boundary.json.
+export type { ConvParams, PadParams, PoolParams };
 
 const X_AXES = { NHWC: '[N, H, W, C]', NCHW: '[N, C, H, W]' } as const;
 const W_AXES = { NHWC: '[KH, KW, Cin/groups, Cout]', NCHW: '[Cout, Cin/groups, KH, KW]' } as const;
@@ -120,7 +123,7 @@ export function checkSizes(op: string, name: string, shape: readonly unknown[]):
   for (let axis = 0; axis < shape.length; axis++) {
     const size = shape[axis];
     if (!Number.isInteger(size) || (size as number) < 1) fail('ERR_SHAPE', op, `${name}[${axis}]`, 'a positive integer', size);
-    if ((size as number) > MAX_SIZE) fail('ERR_TOO_LARGE', op, `${name}[${axis}]`, 'at most 2^31', size);
+    if ((size as number) > MAX_DIMENSION) fail('ERR_TOO_LARGE', op, `${name}[${axis}]`, 'at most 2^31', size);
   }
 }
 
@@ -169,14 +172,14 @@ export function pair(op: string, name: string, value: unknown, fallback: number,
     a = b = value;
   }
   if (!Number.isInteger(a) || !Number.isInteger(b) || (a as number) < min || (b as number) < min) fail('ERR_ARG', op, name, expected, value);
-  if ((a as number) > MAX_SIZE || (b as number) > MAX_SIZE) fail('ERR_TOO_LARGE', op, name, 'at most 2^31', value);
+  if ((a as number) > MAX_DIMENSION || (b as number) > MAX_DIMENSION) fail('ERR_TOO_LARGE', op, name, 'at most 2^31', value);
   return [a as number, b as number];
 }
 
 function positiveInteger(op: string, name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || (value as number) < 1) fail('ERR_ARG', op, name, 'a positive integer', value);
-  if ((value as number) > MAX_SIZE) fail('ERR_TOO_LARGE', op, name, 'at most 2^31', value);
+  if ((value as number) > MAX_DIMENSION) fail('ERR_TOO_LARGE', op, name, 'at most 2^31', value);
   return value as number;
 }
 
@@ -264,59 +267,61 @@ export function convParams(
     );
   }
 
-  const [sh, sw] = pair(op, 'options.stride', options.stride, 1, 1);
-  const [dh, dw] = pair(op, 'options.dilation', options.dilation, 1, 1);
-  let top: number, bottom: number, left: number, right: number;
+  const [strideH, strideW] = pair(op, 'options.stride', options.stride, 1, 1);
+  const [dilationH, dilationW] = pair(op, 'options.dilation', options.dilation, 1, 1);
+  let padTop: number, padBottom: number, padLeft: number, padRight: number;
   const padding = options.padding;
   if (padding === 'same') {
-    if (sh !== 1 || sw !== 1) fail('ERR_ARG', op, "options.stride with padding 'same'", '1 (as in PyTorch)', options.stride);
-    [top, bottom] = samePadding(kh, dh);
-    [left, right] = samePadding(kw, dw);
+    if (strideH !== 1 || strideW !== 1) fail('ERR_ARG', op, "options.stride with padding 'same'", '1 (as in PyTorch)', options.stride);
+    [padTop, padBottom] = samePadding(kh, dilationH);
+    [padLeft, padRight] = samePadding(kw, dilationW);
   } else if (padding === 'valid') {
-    top = bottom = left = right = 0;
+    padTop = padBottom = padLeft = padRight = 0;
   } else {
     if (typeof padding === 'string') fail('ERR_ARG', op, 'options.padding', "a non-negative integer, a pair of them, 'same' or 'valid'", padding);
-    [top, left] = pair(op, 'options.padding', padding, 0, 0);
-    bottom = top;
-    right = left;
+    [padTop, padLeft] = pair(op, 'options.padding', padding, 0, 0);
+    padBottom = padTop;
+    padRight = padLeft;
   }
 
-  const oh = convOutSize(h, top, bottom, kh, dh, sh);
-  const ow = convOutSize(w, left, right, kw, dw, sw);
+  const oh = convOutSize(h, padTop, padBottom, kh, dilationH, strideH);
+  const ow = convOutSize(w, padLeft, padRight, kw, dilationW, strideW);
   if (oh < 1 || ow < 1) {
     throw new ConvkitError(
       'ERR_SHAPE',
-      `${op}: the kernel ${kh}x${kw} (dilation ${dh}x${dw}, spanning ${dh * (kh - 1) + 1}x${dw * (kw - 1) + 1}) ` +
-        `must fit in the padded input ${h + top + bottom}x${w + left + right}`,
+      `${op}: the kernel ${kh}x${kw} (dilation ${dilationH}x${dilationW}, spanning ${dilationH * (kh - 1) + 1}x${dilationW * (kw - 1) + 1}) ` +
+        `must fit in the padded input ${h + padTop + padBottom}x${w + padLeft + padRight}`,
     );
   }
-  return [LAYOUT_CODE[layout], n, h, w, c, kh, kw, cout, groups, oh, ow, sh, sw, top, left, bottom, right, dh, dw];
+  return encodeConvParams({
+    layout, n, h, w, c, kh, kw, cout, groups, oh, ow, strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW,
+  });
 }
 
 /** The output (dOut) shape of a convolution, in its layout. */
 export function convOutputShape(layout: Layout, params: ConvParams): number[] {
-  return activationShape(layout, params[1], params[9], params[10], params[7]);
+  return activationShape(layout, params[CONV_PARAM.n], params[CONV_PARAM.oh], params[CONV_PARAM.ow], params[CONV_PARAM.cout]);
 }
 
 export function poolParams(op: string, layout: Layout, xShape: readonly number[], options: Partial<Pool2dOptions>, mode: PoolMode): PoolParams {
   const [n, h, w, c] = nhwc(layout, xShape);
   if (options.kernelSize === undefined) fail('ERR_ARG', op, 'options.kernelSize', 'a positive integer or a pair of them', undefined);
   const [kh, kw] = pair(op, 'options.kernelSize', options.kernelSize, 1, 1);
-  const [sh, sw] = pair(op, 'options.stride', options.stride ?? options.kernelSize, 1, 1);
-  const [ph, pw] = pair(op, 'options.padding', options.padding, 0, 0);
-  if (2 * ph > kh || 2 * pw > kw) {
+  const [strideH, strideW] = pair(op, 'options.stride', options.stride ?? options.kernelSize, 1, 1);
+  const [padH, padW] = pair(op, 'options.padding', options.padding, 0, 0);
+  if (2 * padH > kh || 2 * padW > kw) {
     fail('ERR_ARG', op, 'options.padding', `at most half the kernel size ${kh}x${kw}`, options.padding);
   }
   const ceilMode = flag(op, 'options.ceilMode', options.ceilMode, false);
   const countIncludePad = flag(op, 'options.countIncludePad', options.countIncludePad, true);
   // The max-pool argmax indexes one (n, c) plane with an int32.
   if (h * w > 2 ** 31 - 1) fail('ERR_TOO_LARGE', op, 'the input plane H*W', 'less than 2^31 elements', h * w);
-  const oh = poolOutSize(h, ph, kh, sh, ceilMode);
-  const ow = poolOutSize(w, pw, kw, sw, ceilMode);
+  const oh = poolOutSize(h, padH, kh, strideH, ceilMode);
+  const ow = poolOutSize(w, padW, kw, strideW, ceilMode);
   if (oh < 1 || ow < 1) {
-    throw new ConvkitError('ERR_SHAPE', `${op}: the pool kernel ${kh}x${kw} must fit in the padded input ${h + 2 * ph}x${w + 2 * pw}`);
+    throw new ConvkitError('ERR_SHAPE', `${op}: the pool kernel ${kh}x${kw} must fit in the padded input ${h + 2 * padH}x${w + 2 * padW}`);
   }
-  return [LAYOUT_CODE[layout], mode === 'max' ? 0 : 1, n, c, h, w, kh, kw, oh, ow, sh, sw, ph, pw, ceilMode ? 1 : 0, countIncludePad ? 1 : 0];
+  return encodePoolParams({ layout, mode, n, c, h, w, kh, kw, oh, ow, strideH, strideW, padH, padW, ceilMode, countIncludePad });
 }
 
 export function checkPoolMode(op: string, mode: unknown): PoolMode {
@@ -326,18 +331,20 @@ export function checkPoolMode(op: string, mode: unknown): PoolMode {
 
 /** The output shape of a pool, in its layout. */
 export function poolOutputShape(layout: Layout, params: PoolParams): number[] {
-  return activationShape(layout, params[2], params[8], params[9], params[3]);
+  return activationShape(layout, params[POOL_PARAM.n], params[POOL_PARAM.oh], params[POOL_PARAM.ow], params[POOL_PARAM.c]);
 }
 
 export function padParams(op: string, layout: Layout, xShape: readonly number[], pad: unknown): PadParams {
   const [n, h, w, c] = nhwc(layout, xShape);
   if (pad === undefined) fail('ERR_ARG', op, 'pad', 'a non-negative integer or a pair of them', pad);
-  const [ph, pw] = pair(op, 'pad', pad, 0, 0);
-  return [LAYOUT_CODE[layout], n, c, h, w, ph, pw, ph, pw];
+  const [padH, padW] = pair(op, 'pad', pad, 0, 0);
+  return encodePadParams({ layout, n, c, h, w, padTop: padH, padLeft: padW, padBottom: padH, padRight: padW });
 }
 
 export function padOutputShape(layout: Layout, params: PadParams): number[] {
-  return activationShape(layout, params[1], params[3] + params[5] + params[7], params[4] + params[6] + params[8], params[2]);
+  const outH = params[PAD_PARAM.h] + params[PAD_PARAM.padTop] + params[PAD_PARAM.padBottom];
+  const outW = params[PAD_PARAM.w] + params[PAD_PARAM.padLeft] + params[PAD_PARAM.padRight];
+  return activationShape(layout, params[PAD_PARAM.n], outH, outW, params[PAD_PARAM.c]);
 }
 
 /** dOut must be exactly the forward output: same shape, dtype and layout (null: a matrix, whose layout is not checked). */

@@ -2,31 +2,10 @@
 
 #include <condition_variable>
 #include <mutex>
-#include <new>
 
 #include "../runtime/thread_pool.hpp"
 
 namespace convkit {
-
-Napi::Error coded_error(Napi::Env env, const char* code, const std::string& message) {
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", Napi::String::New(env, code));
-  return error;
-}
-
-CaughtError caught_error() {
-  try {
-    throw;
-  } catch (const Error& e) {
-    return {e.code(), e.what()};
-  } catch (const std::bad_alloc&) {
-    return {"ERR_ALLOC", "out of memory"};
-  } catch (const std::exception& e) {
-    return {"ERR_INTERNAL", e.what()};
-  } catch (...) {
-    return {"ERR_INTERNAL", "unknown native error"};
-  }
-}
 
 namespace {
 
@@ -100,7 +79,7 @@ class EnvState {
 
 std::shared_ptr<EnvState> env_state(Napi::Env env) {
   auto* state = env.GetInstanceData<std::shared_ptr<EnvState>>();
-  if (!state) throw Error("ERR_INTERNAL", "convkit was not initialised in this environment");
+  if (!state) throw Error(ErrorCode::ERR_INTERNAL, "convkit was not initialised in this environment");
   return *state;
 }
 
@@ -120,7 +99,7 @@ class AsyncJob {
     if (napi_create_async_work(env, nullptr, name, execute, complete, self.get(), &self->work_) != napi_ok ||
         napi_queue_async_work(env, self->work_) != napi_ok) {
       if (self->work_) napi_delete_async_work(env, self->work_);
-      napi_reject_deferred(env, self->deferred_, coded_error(env, "ERR_INTERNAL", "could not queue the async job").Value());
+      napi_reject_deferred(env, self->deferred_, coded_error(env, ErrorCode::ERR_INTERNAL, "could not queue the async job").Value());
       return Napi::Value(env, promise);
     }
     self.release();  // owned by the queued work until complete()
@@ -134,7 +113,7 @@ class AsyncJob {
   static void execute(napi_env, void* data) {
     auto* self = static_cast<AsyncJob*>(data);
     if (!self->state_->begin_job()) {
-      self->fail("ERR_INTERNAL", "the environment was torn down before the job ran");
+      self->fail(ErrorCode::ERR_INTERNAL, "the environment was torn down before the job ran");
       return;
     }
     try {
@@ -151,10 +130,10 @@ class AsyncJob {
   static void complete(napi_env env, napi_status status, void* data) {
     std::unique_ptr<AsyncJob> self(static_cast<AsyncJob*>(data));
     napi_delete_async_work(env, self->work_);
-    if (status == napi_cancelled) self->fail("ERR_INTERNAL", "the async job was cancelled");
-    if (self->code_) {
+    if (status == napi_cancelled) self->fail(ErrorCode::ERR_INTERNAL, "the async job was cancelled");
+    if (self->failed_) {
       napi_value code = nullptr, message = nullptr, error = nullptr;
-      if (napi_create_string_utf8(env, self->code_, NAPI_AUTO_LENGTH, &code) == napi_ok &&
+      if (napi_create_string_utf8(env, error_code_name(self->code_), NAPI_AUTO_LENGTH, &code) == napi_ok &&
           napi_create_string_utf8(env, self->message_.c_str(), self->message_.size(), &message) == napi_ok &&
           napi_create_error(env, code, message, &error) == napi_ok)
         napi_reject_deferred(env, self->deferred_, error);
@@ -164,7 +143,8 @@ class AsyncJob {
     }
   }
 
-  void fail(const char* code, const std::string& message) {
+  void fail(ErrorCode code, const std::string& message) {
+    failed_ = true;
     code_ = code;
     message_ = message;
   }
@@ -174,7 +154,8 @@ class AsyncJob {
   std::shared_ptr<EnvState> state_;
   napi_deferred deferred_ = nullptr;
   napi_async_work work_ = nullptr;
-  const char* code_ = nullptr;
+  bool failed_ = false;
+  ErrorCode code_ = ErrorCode::ERR_INTERNAL;
   std::string message_;
 };
 

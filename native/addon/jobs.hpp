@@ -1,11 +1,6 @@
-// Running a checked call: the Job type the parsers build, the sync and async entry points, and
-// the mapping of convkit::Error to a JS Error with a `code`.
+// Running a checked call: the Job type the op parsers build, and the sync and async entry
+// points that run it (errors.hpp maps what it throws to a JS Error with a `code`).
 #pragma once
-
-// While a worker_threads environment is terminated, JS calls into the addon can fail to throw
-// (JS cannot run any more); without this, node-addon-api turns that into std::terminate.
-#define NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
-#include <napi.h>
 
 #include <memory>
 #include <string>
@@ -13,11 +8,11 @@
 
 #include "../kernels/kernels.hpp"
 #include "../runtime/dispatch.hpp"
+#include "arguments.hpp"
+#include "errors.hpp"
 #include "pinned_buffers.hpp"
 
 namespace convkit {
-
-enum class DType { F32, F64 };
 
 // A fully checked call: plain C++ from here on, safe to run off the JS thread.
 struct Job {
@@ -47,28 +42,6 @@ std::unique_ptr<Job> make_job(DType d, Fn fn) {
 // A parser checks one op's arguments and returns its Job. `pins` is null for a sync call; for an
 // async one, the parser pins the buffer of every typed array it accepts.
 using Parser = std::unique_ptr<Job> (*)(const Napi::CallbackInfo&, PinnedBuffers* pins);
-
-Napi::Error coded_error(Napi::Env env, const char* code, const std::string& message);
-
-// The code and message of the C++ exception being handled; call only inside a catch block.
-struct CaughtError {
-  const char* code;
-  std::string message;
-};
-CaughtError caught_error();
-
-// Runs `body`, turning every C++ exception into a coded JS exception.
-template <class F>
-Napi::Value guarded(Napi::Env env, F&& body) {
-  try {
-    return body();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (...) {
-    const CaughtError e = caught_error();
-    throw coded_error(env, e.code, e.message);
-  }
-}
 
 // Runs a sync call's job now, on the calling (JS) thread: with the whole pool when it is free,
 // else serially on a runner of this thread's own, so that it never waits behind async work.

@@ -31,11 +31,11 @@ v8::Local<v8::Value> to_local(napi_value value) {
 
 void PinnedBuffers::pin(napi_value array_buffer, const char* name) {
   v8::Local<v8::Value> value = to_local(array_buffer);
-  if (value.IsEmpty()) throw Error("ERR_INTERNAL", std::string(name) + ": no buffer to pin");
+  if (value.IsEmpty()) throw Error(ErrorCode::ERR_INTERNAL, std::string(name) + ": no buffer to pin");
   if (value->IsArrayBuffer()) {
     std::shared_ptr<v8::BackingStore> store = value.As<v8::ArrayBuffer>()->GetBackingStore();
     if (store->IsResizableByUserJavaScript())
-      throw Error("ERR_ARG", std::string(name) +
+      throw Error(ErrorCode::ERR_ARG, std::string(name) +
                                  " must not be backed by a resizable ArrayBuffer in an async call (resize() could "
                                  "free its memory while the call runs); got one with maxByteLength " +
                                  std::to_string(store->MaxByteLength()) + ", use a fixed-length buffer or the sync call");
@@ -45,7 +45,7 @@ void PinnedBuffers::pin(napi_value array_buffer, const char* name) {
     // the store is enough.
     stores_.push_back(value.As<v8::SharedArrayBuffer>()->GetBackingStore());
   } else {
-    throw Error("ERR_INTERNAL", std::string(name) + ": the typed array's buffer is neither an ArrayBuffer nor a SharedArrayBuffer");
+    throw Error(ErrorCode::ERR_INTERNAL, std::string(name) + ": the typed array's buffer is neither an ArrayBuffer nor a SharedArrayBuffer");
   }
 }
 

@@ -34,14 +34,14 @@ inline int64_t saturating_sum(int64_t a, int64_t b) {
 // The throws are out of line and cold: inlined, their string building sat in the kernels' task
 // bodies and slowed them (docs/decisions.md).
 [[noreturn]] __attribute__((noinline, cold)) inline void throw_workspace_bytes(int64_t count, size_t element_size) {
-  throw Error("ERR_TOO_LARGE", "a kernel workspace of " + std::to_string(count) + " elements of " +
+  throw Error(ErrorCode::ERR_TOO_LARGE, "a kernel workspace of " + std::to_string(count) + " elements of " +
                                    std::to_string(element_size) + " bytes exceeds the address space");
 }
 
 [[noreturn]] __attribute__((noinline, cold)) inline void throw_workspace_elements(std::initializer_list<int64_t> factors) {
   std::string product;
   for (int64_t f : factors) product += (product.empty() ? "" : " x ") + std::to_string(f);
-  throw Error("ERR_TOO_LARGE", "a kernel workspace of " + product + " elements exceeds the address space");
+  throw Error(ErrorCode::ERR_TOO_LARGE, "a kernel workspace of " + product + " elements exceeds the address space");
 }
 
 // Bytes for `count` elements of `element_size` bytes, or ERR_TOO_LARGE when that does not fit

@@ -9,16 +9,24 @@
 #include <string>
 #include <type_traits>
 
+#include "../generated/boundary.hpp"
+
 namespace convkit {
 
-// An error with a stable code ("ERR_SHAPE", "ERR_ARG", ...) that the addon turns into a JS Error.
+// An error with a stable code (schema/boundary.json lists them) that the addon turns into a JS
+// Error whose `code` is error_code_name(code).
 class Error : public std::runtime_error {
  public:
-  Error(const char* code, const std::string& message) : std::runtime_error(message), code_(code) {}
-  const char* code() const noexcept { return code_; }
+  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  // Transitional, for the code still spelling codes as literals ("ERR_ARG": native/kernels/*.inl,
+  // common.cpp, runtime/dispatch.cpp, the native tests); a name outside the schema becomes
+  // ERR_INTERNAL. Remove once they all pass an ErrorCode.
+  Error(const char* code_name, const std::string& message) : Error(error_code_from_name(code_name), message) {}
+  ErrorCode error_code() const noexcept { return code_; }
+  const char* code() const noexcept { return error_code_name(code_); }  // as JS sees it
 
  private:
-  const char* code_;  // always a string literal
+  ErrorCode code_;
 };
 
 enum class Layout : int32_t { NHWC = 0, NCHW = 1 };
@@ -107,8 +115,9 @@ void validate(const PadShape& s);
 void validate(const GemmShape& s);
 
 // Largest element count of one tensor the kernels accept (2^46: far beyond any real memory,
-// small enough that every index product below stays inside int64).
-constexpr int64_t kMaxElements = int64_t(1) << 46;
+// small enough that every index product below stays inside int64). Not TS's MAX_ELEMENTS (2^32,
+// the longest typed array), which the JS side checks first.
+constexpr int64_t kMaxKernelElements = int64_t(1) << 46;
 
 // Runs work on the persistent thread pool (or inline, in tests). Tasks are split statically
 // and contiguously: thread t of T gets tasks [t*n/T, (t+1)*n/T), so per-thread partial sums are
@@ -220,7 +229,7 @@ class SerialRunner : public Runner {
   std::atomic<size_t> held_{0};
 };
 
-// 64-byte aligned allocation that throws convkit::Error("ERR_ALLOC") on failure.
+// 64-byte aligned allocation that throws convkit::Error(ErrorCode::ERR_ALLOC) on failure.
 void* aligned_alloc_or_throw(size_t bytes);
 void aligned_free(void* p);
 

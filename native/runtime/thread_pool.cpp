@@ -62,7 +62,7 @@ void ThreadPool::stop_workers() {
 
 void ThreadPool::set_num_threads(int threads) {
   if (threads < 1 || threads > kMaxThreads)
-    throw Error("ERR_ARG", "threads must be an integer in [1, " + std::to_string(kMaxThreads) + "], got " +
+    throw Error(ErrorCode::ERR_ARG, "threads must be an integer in [1, " + std::to_string(kMaxThreads) + "], got " +
                                std::to_string(threads));
   std::lock_guard<std::mutex> op(op_mutex_);
   if (threads == threads_) return;
@@ -130,7 +130,7 @@ void ThreadPool::run(int64_t ntasks, void (*fn)(void*, int64_t, int), void* ctx)
 
 void* ThreadPool::scratch(int thread, int slot, size_t bytes) {
   if (thread < 0 || thread > threads_ || slot < 0 || slot >= kSlots)
-    throw Error("ERR_INTERNAL", "scratch index out of range");
+    throw Error(ErrorCode::ERR_INTERNAL, "scratch index out of range");
   // The extra index threads_ is the op's shared buffer; keep it in the last row so that it
   // survives thread-count changes.
   const int row = thread == threads_ ? kMaxThreads : thread;
