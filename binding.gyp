@@ -43,6 +43,7 @@
         "native/addon/jobs.cpp",
         "native/addon/pinned_buffers.cpp",
         "native/kernels/common.cpp",
+        "native/kernels/plan.cpp",
         "native/kernels/shapes.cpp",
         "native/kernels/isa_generic.cpp",
         "native/runtime/dispatch.cpp",

@@ -254,7 +254,7 @@ std::unique_ptr<Job> parse_conv2d_forward(const Napi::CallbackInfo& info, Pinned
   return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
     using T = decltype(zero);
     const T* prepacked = packed.present && packed.length > 0 ? packed_start<T>(packed) : nullptr;
-    ops.conv2d_forward(s, as<T>(x), as<T>(w), prepacked, b.present ? as<T>(b) : nullptr, as<T>(y), r);
+    ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, r.num_threads()), as<T>(x), as<T>(w), prepacked, b.present ? as<T>(b) : nullptr, as<T>(y), r);
   });
 }
 
@@ -284,7 +284,7 @@ std::unique_ptr<Job> parse_conv2d_backward_input(const Napi::CallbackInfo& info,
   require_disjoint(dx, "dx", {{&dy, "dy"}, {&w, "w"}});
   return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
     using T = decltype(zero);
-    ops.conv2d_backward_input(s, as<T>(dy), as<T>(w), as<T>(dx), r);
+    ops.conv2d_backward_input(ops.conv2d_plan(s, ConvPass::kBackwardInput, r.num_threads()), as<T>(dy), as<T>(w), as<T>(dx), r);
   });
 }
 
@@ -302,7 +302,7 @@ std::unique_ptr<Job> parse_conv2d_backward_filter(const Napi::CallbackInfo& info
   if (db.present) require_disjoint(db, "db", {{&dy, "dy"}, {&x, "x"}});
   return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
     using T = decltype(zero);
-    ops.conv2d_backward_filter(s, as<T>(dy), as<T>(x), as<T>(dw), db.present ? as<T>(db) : nullptr, r);
+    ops.conv2d_backward_filter(ops.conv2d_plan(s, ConvPass::kBackwardFilter, r.num_threads()), as<T>(dy), as<T>(x), as<T>(dw), db.present ? as<T>(db) : nullptr, r);
   });
 }
 

@@ -43,14 +43,13 @@ struct ConvPlan {
   // Threads the op runs on: 1 means on a SerialView of the runner (too little work to split),
   // else the runner's own thread count.
   int threads = 1;
-  // Scratch the algorithm asks of the runner: the shared buffers plus, per thread, the largest
-  // per-thread buffers, all threads counted (an upper bound, 64-byte rounding aside).
-  int64_t workspace_bytes = 0;
   const char* isa = "";   // KernelTable::isa of the table that planned
   int element_bytes = 0;  // 4 (float) or 8 (double)
 };
 
-// Throws Error("ERR_INTERNAL") naming the plan: for a plan the executing table cannot run.
+// Throw Error("ERR_INTERNAL"): for a plan the executing table cannot run (naming the plan and
+// why), or for a kernel branch that only a wrong plan reaches. Out of line and cold.
 [[noreturn]] void throw_unexecutable_plan(const ConvPlan& plan, const char* why);
+[[noreturn]] void throw_unexecutable_conv(const char* why);
 
 }  // namespace convkit
