@@ -51,6 +51,7 @@
         "native/addon/ops/pad.cpp",
         "native/addon/ops/pool.cpp",
         "native/kernels/common.cpp",
+        "native/kernels/plan.cpp",
         "native/kernels/shapes.cpp",
         "native/kernels/isa_generic.cpp",
         "native/runtime/dispatch.cpp",

@@ -158,7 +158,7 @@ void run_conv(const Plan& p, const ConvShape& s, const Reader& in) {
         packed = poisoned<T>(k.conv2d_packed_weights_size(s));
         k.conv2d_pack_weights(s, w.data(), packed.data(), r);
       }
-      k.conv2d_forward(s, x.data(), w.data(), packed.empty() ? nullptr : packed.data(), p.bias ? b.data() : nullptr,
+      k.conv2d_forward(k.conv2d_plan(s, ConvPass::kForward, r.num_threads()), x.data(), w.data(), packed.empty() ? nullptr : packed.data(), p.bias ? b.data() : nullptr,
                        y.data(), r);
     });
   };
@@ -171,7 +171,7 @@ void run_conv(const Plan& p, const ConvShape& s, const Reader& in) {
     if (forward(kernel_table_generic(), ref)) require_close(y, ref, fwd_terms, "y", p);
   } else if (p.op == kBackwardInput) {
     auto dx_of = [&](const KernelTable* t, std::vector<T>& dx) {
-      return call(p, bytes, [&](Runner& r) { ops_of<T>(t).conv2d_backward_input(s, dy.data(), w.data(), dx.data(), r); });
+      return call(p, bytes, [&](Runner& r) { ops_of<T>(t).conv2d_backward_input(ops_of<T>(t).conv2d_plan(s, ConvPass::kBackwardInput, r.num_threads()), dy.data(), w.data(), dx.data(), r); });
     };
     std::vector<T> dx = poisoned<T>(s.x_size());
     if (!dx_of(p.table, dx)) return;
@@ -182,7 +182,7 @@ void run_conv(const Plan& p, const ConvShape& s, const Reader& in) {
   } else {
     auto dw_of = [&](const KernelTable* t, std::vector<T>& dw, std::vector<T>& db) {
       return call(p, bytes, [&](Runner& r) {
-        ops_of<T>(t).conv2d_backward_filter(s, dy.data(), x.data(), dw.data(), p.bias ? db.data() : nullptr, r);
+        ops_of<T>(t).conv2d_backward_filter(ops_of<T>(t).conv2d_plan(s, ConvPass::kBackwardFilter, r.num_threads()), dy.data(), x.data(), dw.data(), p.bias ? db.data() : nullptr, r);
       });
     };
     std::vector<T> dw = poisoned<T>(s.w_size()), db = poisoned<T>(p.bias ? s.cout : 0);

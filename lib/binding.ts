@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ConvkitError, fromNative } from './errors';
 import type { AdamParams, ConvParams, GemmParams, PadParams, PoolParams } from './generated/boundary';
+import type { Conv2dPass, Conv2dPassPlan } from './ops/conv';
 import type { FloatArray } from './tensor';
 
 /**
@@ -16,6 +17,8 @@ export interface NativeBinding {
   /** Elements conv2dPackWeights needs for these weights (0: nothing to pack). */
   conv2dPackedWeightsLength(w: FloatArray, params: ConvParams): number;
   conv2dPackWeights(w: FloatArray, packed: FloatArray, params: ConvParams): void;
+  /** The algorithm and threads of each pass for this shape, w's dtype, the active ISA and thread count. */
+  conv2dPlan(w: FloatArray, params: ConvParams): Record<Conv2dPass, Conv2dPassPlan>;
   conv2dBackwardInput(dy: FloatArray, w: FloatArray, dx: FloatArray, params: ConvParams): void;
   conv2dBackwardFilter(dy: FloatArray, x: FloatArray, dw: FloatArray, db: FloatArray | null, params: ConvParams): void;
   pool2dForward(x: FloatArray, y: FloatArray, argmax: Int32Array | null, params: PoolParams): void;
@@ -80,7 +83,7 @@ const KERNELS: readonly KernelName[] = [
   'zeroPad',
   'gemm',
 ];
-const UTILITIES = ['conv2dPackedWeightsLength', 'conv2dPackWeights', 'relu', 'reluBackward', 'adam', 'adviseLargePages', 'setNumThreads', 'getNumThreads', 'setMemoryLimit', 'getMemoryLimit', 'isa', 'supportedIsas', 'buildInfo'] as const;
+const UTILITIES = ['conv2dPackedWeightsLength', 'conv2dPackWeights', 'conv2dPlan', 'relu', 'reluBackward', 'adam', 'adviseLargePages', 'setNumThreads', 'getNumThreads', 'setMemoryLimit', 'getMemoryLimit', 'isa', 'supportedIsas', 'buildInfo'] as const;
 
 // dist/binding.js -> package root.
 const PACKAGE_ROOT = path.resolve(__dirname, '..');

@@ -21,7 +21,7 @@ import {
   wAxes,
   xAxes,
 } from '../shapes';
-import { FloatArray, Layout, Tensor, TensorLike } from '../tensor';
+import { DType, FloatArray, Layout, Tensor, TensorLike } from '../tensor';
 import { KernelCall, Plan, runSync } from './run';
 import {
   allocate,
@@ -205,4 +205,35 @@ export function conv2dBackwardInput(dOut: TensorLike, w: TensorLike, xShape: rea
 /** Gradient with respect to weights of shape wShape. */
 export function conv2dBackwardFilter(dOut: TensorLike, x: TensorLike, wShape: readonly number[], options?: Conv2dOptions): Tensor {
   return runSync(planConv2dBackwardFilter(dOut, x, wShape, options));
+}
+
+/** A pass of a convolution, as conv2dPlan names it. */
+export type Conv2dPass = 'forward' | 'backwardInput' | 'backwardFilter';
+
+/** How the kernels run one pass: the algorithm (a stable snake_case name) and the threads it uses. */
+export interface Conv2dPassPlan {
+  algorithm: string;
+  threads: number;
+}
+
+export interface Conv2dPlan extends Record<Conv2dPass, Conv2dPassPlan> {
+  isa: string;
+  dtype: DType;
+}
+
+/**
+ * Which algorithm each pass of this convolution runs (direct, depthwise, gemm_nhwc_band, ...) on the
+ * active ISA with the current thread count: the choice the ops make, for debugging and benchmarks.
+ */
+export function conv2dPlan(x: TensorLike, w: TensorLike, options?: Conv2dOptions): Conv2dPlan {
+  const op = 'conv2dPlan';
+  const opts = checkOptions(op, options);
+  refuseOut(op, opts);
+  const layout = resolveLayout(op, opts.layout, ['x', x]);
+  const input = checkTensor(op, 'x', x, xAxes(layout));
+  const weights = checkTensor(op, 'w', w, wAxes(layout));
+  const dtype = dtypeOf(input.data);
+  checkSameDType(op, 'w', weights.data, dtype, 'x');
+  const params = convParams(op, layout, input.shape, weights.shape, opts);
+  return callNative((binding) => ({ isa: binding.isa(), dtype, ...binding.conv2dPlan(weights.data, params) }));
 }

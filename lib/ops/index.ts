@@ -3,8 +3,8 @@
 // both share.
 export { asyncOps } from './async';
 export type { AsyncOps } from './async';
-export { conv2d, conv2dBackward, conv2dBackwardFilter, conv2dBackwardInput, conv2dForward, packConv2dWeights } from './conv';
-export type { Conv2dForwardResult, Conv2dGradients, Conv2dWeights, PackConv2dOptions } from './conv';
+export { conv2d, conv2dBackward, conv2dBackwardFilter, conv2dBackwardInput, conv2dForward, conv2dPlan, packConv2dWeights } from './conv';
+export type { Conv2dForwardResult, Conv2dGradients, Conv2dPass, Conv2dPassPlan, Conv2dPlan, Conv2dWeights, PackConv2dOptions } from './conv';
 export { linear, linearBackward, linearForward } from './linear';
 export type { LinearForwardResult, LinearGradients } from './linear';
 export { zeroPad } from './pad';

@@ -36,6 +36,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   add("conv2dForward", sync_entry<parse_conv2d_forward>);
   add("conv2dPackedWeightsLength", conv2d_packed_weights_length);
   add("conv2dPackWeights", sync_entry<parse_conv2d_pack_weights>);
+  add("conv2dPlan", conv2d_plan);
   add("conv2dBackwardInput", sync_entry<parse_conv2d_backward_input>);
   add("conv2dBackwardFilter", sync_entry<parse_conv2d_backward_filter>);
   add("pool2dForward", sync_entry<parse_pool2d_forward>);

@@ -160,11 +160,13 @@ class SerialView : public Runner {
   Runner& base_;
 };
 
-// Calls fn(runner) with `runner`, or with a serial view of it when the call's work (in
-// multiply-adds or element visits) is too small to split across threads.
+// Work (in multiply-adds or element visits) below which a call runs on the calling thread.
+constexpr double kSerialWork = 1 << 19;
+
+// Calls fn(runner) with `runner`, or with a serial view of it when the call's work is too small
+// to split across threads.
 template <class F>
 void with_sized_runner(Runner& runner, double work, F&& fn) {
-  constexpr double kSerialWork = 1 << 19;
   if (runner.num_threads() > 1 && work < kSerialWork) {
     SerialView serial(runner);
     fn(static_cast<Runner&>(serial));

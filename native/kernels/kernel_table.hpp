@@ -12,6 +12,7 @@
 
 #include "checked.hpp"
 #include "common.hpp"
+#include "conv/conv.hpp"
 #include "gemm/blocking.hpp"
 #include "gemm/gemm.hpp"
 #include "gemm/macro_kernel.hpp"
@@ -26,7 +27,6 @@
 namespace convkit {
 namespace CONVKIT_ISA {
 // Not yet split into self-contained headers.
-#include "conv.inl"
 #include "pool.inl"
 #include "pad.inl"
 #include "elementwise.inl"
@@ -34,6 +34,7 @@ namespace CONVKIT_ISA {
 template <class T>
 KernelOps<T> make_ops() {
   KernelOps<T> ops;
+  ops.conv2d_plan = &conv2d_plan<T>;
   ops.conv2d_forward = &conv2d_forward<T>;
   ops.conv2d_packed_weights_size = &conv2d_packed_weights_size<T>;
   ops.conv2d_pack_weights = &conv2d_pack_weights<T>;

@@ -4,22 +4,28 @@
 #pragma once
 
 #include "common.hpp"
+#include "plan.hpp"
 
 namespace convkit {
 
 template <class T>
 struct KernelOps {
+  // The algorithm, thread count and workspace of one conv pass on this table: the one place
+  // where a conv algorithm is chosen (conv/choose.hpp). threads: the runner's num_threads().
+  ConvPlan (*conv2d_plan)(const ConvShape&, ConvPass, int threads);
+  // The conv entry points execute a plan of this table for their pass (else ERR_INTERNAL), on
+  // a runner with the thread count it was planned for.
   // y = conv(x, w) + b; b may be null. `packed` is null or w as conv2d_pack_weights left it.
-  void (*conv2d_forward)(const ConvShape&, const T* x, const T* w, const T* packed, const T* b, T* y, Runner&);
+  void (*conv2d_forward)(const ConvPlan&, const T* x, const T* w, const T* packed, const T* b, T* y, Runner&);
   // Elements conv2d_pack_weights writes for this shape (0: nothing to pack, pass null).
   int64_t (*conv2d_packed_weights_size)(const ConvShape&);
   // w packed for the forward's GEMM, valid for every input shape with the same weights, groups
   // and layout, on this ISA.
   void (*conv2d_pack_weights)(const ConvShape&, const T* w, T* packed, Runner&);
   // dx = gradient of conv w.r.t. x, given dy (overwrites dx).
-  void (*conv2d_backward_input)(const ConvShape&, const T* dy, const T* w, T* dx, Runner&);
+  void (*conv2d_backward_input)(const ConvPlan&, const T* dy, const T* w, T* dx, Runner&);
   // dw (and db unless null) from dy and x (overwrites both).
-  void (*conv2d_backward_filter)(const ConvShape&, const T* dy, const T* x, T* dw, T* db, Runner&);
+  void (*conv2d_backward_filter)(const ConvPlan&, const T* dy, const T* x, T* dw, T* db, Runner&);
   // Max mode writes argmax unless it is null; avg mode ignores it.
   void (*pool2d_forward)(const PoolShape&, const T* x, T* y, int32_t* argmax, Runner&);
   // Max mode reads argmax (required); avg mode ignores it. Overwrites dx.

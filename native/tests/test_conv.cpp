@@ -38,11 +38,11 @@ void check_conv(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, con
 
   auto xt = cast<T>(x), wt = cast<T>(w), bt = cast<T>(b), dyt = cast<T>(dy);
   std::vector<T> y(s.y_size(), T(7)), dx(s.x_size(), T(7)), dw(s.w_size(), T(7)), db(s.cout, T(7));
-  ops.conv2d_forward(s, xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner);
+  ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner);
   compare(label + " forward", y, ref.y, rel);
-  ops.conv2d_backward_input(s, dyt.data(), wt.data(), dx.data(), runner);
+  ops.conv2d_backward_input(ops.conv2d_plan(s, ConvPass::kBackwardInput, runner.num_threads()), dyt.data(), wt.data(), dx.data(), runner);
   compare(label + " backward input", dx, ref.dx, rel);
-  ops.conv2d_backward_filter(s, dyt.data(), xt.data(), dw.data(), db.data(), runner);
+  ops.conv2d_backward_filter(ops.conv2d_plan(s, ConvPass::kBackwardFilter, runner.num_threads()), dyt.data(), xt.data(), dw.data(), db.data(), runner);
   compare(label + " backward filter", dw, ref.dw, rel);
   compare(label + " backward bias", db, ref.db, rel);
 
@@ -53,7 +53,7 @@ void check_conv(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, con
     for (int64_t o = 0; o < s.cout; ++o)
       for (int64_t oh = 0; oh < s.oh; ++oh)
         for (int64_t ow = 0; ow < s.ow; ++ow) unbiased[ix.y(n, o, oh, ow)] -= b[o];
-  ops.conv2d_forward(s, xt.data(), wt.data(), nullptr, nullptr, y.data(), runner);
+  ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), nullptr, nullptr, y.data(), runner);
   compare(label + " forward without bias", y, unbiased, rel);
 
   // Weights packed ahead (for another batch size, image size and stride: the packing must not
@@ -67,8 +67,8 @@ void check_conv(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, con
   if (packed_size > 0) {
     std::vector<T> packed(size_t(packed_size), T(7)), y_packed(s.y_size(), T(7));
     ops.conv2d_pack_weights(other, wt.data(), packed.data(), runner);
-    ops.conv2d_forward(s, xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner);
-    ops.conv2d_forward(s, xt.data(), wt.data(), packed.data(), bt.data(), y_packed.data(), runner);
+    ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner);
+    ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), packed.data(), bt.data(), y_packed.data(), runner);
     check(y_packed == y, label + " forward with packed weights equals packing in the call");
   }
 }

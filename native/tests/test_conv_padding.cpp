@@ -3,10 +3,8 @@
 // where that tap meets real input and finite, equal to a reference that skips padded taps,
 // everywhere else; the old kernels computed 0 * Inf = NaN for taps on the padding. dw likewise
 // with +Inf in dY. Every conv path, both layouts, float and double, every ISA this CPU supports,
-// 1 to 3 threads.
-//
-// The kernel sources are also compiled into this test (generic flags) so that it can assert,
-// with the dispatch's own predicates, that each shape takes the path it is meant to cover.
+// 1 to 3 threads. Each table's plan (KernelOps::conv2d_plan) must choose the path a case is
+// meant to cover.
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -14,36 +12,20 @@
 #include <utility>
 #include <vector>
 
-#include "kernel_table.hpp"
 #include "../runtime/dispatch.hpp"
 #include "../runtime/thread_pool.hpp"
 #include "conv_reference.hpp"
 #include "test_util.hpp"
 
 using namespace convkit;
-using namespace convkit::CONVKIT_ISA;
 using namespace convkit::test;
 
 namespace {
 
-// The paths of conv2d_forward and conv2d_backward_input, in their dispatch order.
-std::string forward_path(const ConvShape& s) {
-  if (direct_fits(s)) return "direct";
-  if (is_depthwise(s)) return "depthwise";
-  return s.layout == Layout::NHWC ? "gemm-band" : "gemm-im2col";
-}
-
-std::string backward_input_path(const ConvShape& s) {
-  if (direct_fits_backward_input(s)) return "direct";
-  if (is_depthwise(s)) return "depthwise";
-  if (backward_input_as_forward(s)) return "as-forward";
-  return s.layout == Layout::NHWC ? "col2im-nhwc" : "col2im-nchw";
-}
-
 struct Case {
   int64_t n, c, h, w, cout, k, stride, pad_lo, pad_hi, dilation, groups;
-  const char* forward;  // expected path; for the GEMM the layout picks band or im2col
-  const char* dx;       // expected path; "as-forward" is NHWC only (NCHW: col2im-nchw)
+  const char* forward;  // expected algorithm; for "gemm" the layout picks the NHWC band or NCHW
+  const char* dx;       // expected algorithm; "dx_as_forward" is NHWC only (NCHW: col2im_nchw)
 };
 
 const std::vector<Case> kCases = {
@@ -61,10 +43,10 @@ const std::vector<Case> kCases = {
     {1, 3, 4, 20, 20, 3, 1, 1, 2, 1, 1, "gemm", "direct"},           // im2col by row runs
     {1, 6, 9, 10, 40, 3, 2, 2, 2, 2, 2, "gemm", "col2im"},
     {1, 5, 3, 4, 24, 1, 1, 1, 1, 1, 1, "gemm", "direct"},
-    {1, 64, 4, 5, 24, 3, 1, 1, 1, 1, 1, "gemm", "as-forward"},       // K over several k blocks
+    {1, 64, 4, 5, 24, 3, 1, 1, 1, 1, 1, "gemm", "dx_as_forward"},       // K over several k blocks
     {1, 3, 8, 9, 6, 3, 3, 2, 2, 1, 1, "gemm", "col2im"},             // stride 3: not direct
-    {2, 20, 6, 7, 8, 3, 1, 1, 1, 1, 1, "direct", "as-forward"},
-    {1, 18, 7, 9, 8, 3, 1, 2, 2, 2, 1, "direct", "as-forward"},
+    {2, 20, 6, 7, 8, 3, 1, 1, 1, 1, 1, "direct", "dx_as_forward"},
+    {1, 18, 7, 9, 8, 3, 1, 2, 2, 2, 1, "direct", "dx_as_forward"},
     {1, 20, 7, 8, 8, 3, 2, 1, 1, 1, 1, "direct", "col2im"},
     {1, 20, 4, 5, 8, 3, 1, 3, 3, 1, 1, "direct", "col2im"},          // padding beyond the reach
 };
@@ -72,9 +54,9 @@ const std::vector<Case> kCases = {
 std::string expected_path(const char* name, Layout layout) {
   const std::string p = name;
   const bool nhwc = layout == Layout::NHWC;
-  if (p == "gemm") return nhwc ? "gemm-band" : "gemm-im2col";
-  if (p == "col2im") return nhwc ? "col2im-nhwc" : "col2im-nchw";
-  if (p == "as-forward" && !nhwc) return "col2im-nchw";
+  if (p == "gemm") return nhwc ? "gemm_nhwc_band" : "gemm_nchw";
+  if (p == "col2im") return nhwc ? "col2im_nhwc" : "col2im_nchw";
+  if (p == "dx_as_forward" && !nhwc) return "col2im_nchw";
   return p;
 }
 
@@ -133,7 +115,7 @@ void check_padding(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, 
     const std::vector<T> dyt(dy.begin(), dy.end());
     std::vector<T> y(size_t(s.y_size()), T(7)), dx(size_t(s.x_size()), T(7));
     const std::string where = label + (tap[0] == 0 ? " first tap" : " last tap");
-    ops.conv2d_forward(s, xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner);
+    ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner);
     compare(where + " forward", y, want_y, rel);
     // Outputs of the Inf filter that stay finite are those where its Inf tap is on the padding.
     int64_t padded = 0;
@@ -141,7 +123,7 @@ void check_padding(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, 
       for (int64_t oh = 0; oh < s.oh; ++oh)
         for (int64_t ow = 0; ow < s.ow; ++ow) padded += std::isfinite(want_y[size_t(y_index(s, n, tap[0], oh, ow))]);
     check(count_infinite(want_y) > 0 && padded > 0, where + " forward: the Inf tap meets both input and padding");
-    ops.conv2d_backward_input(s, dyt.data(), wt.data(), dx.data(), runner);
+    ops.conv2d_backward_input(ops.conv2d_plan(s, ConvPass::kBackwardInput, runner.num_threads()), dyt.data(), wt.data(), dx.data(), runner);
     compare(where + " backward input", dx, want_dx, rel);
     check(count_infinite(want_dx) > 0, where + " backward input: the Inf tap meets dY somewhere");
   }
@@ -155,7 +137,7 @@ void check_padding(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, 
     reference(s, x, positive(s.w_size()), b, dy_inf, want_y, want_dx, want_dw);
     const std::vector<T> xt(x.begin(), x.end()), dyt(dy_inf.begin(), dy_inf.end());
     std::vector<T> dw(size_t(s.w_size()), T(7)), db(size_t(s.cout), T(7));
-    ops.conv2d_backward_filter(s, dyt.data(), xt.data(), dw.data(), db.data(), runner);
+    ops.conv2d_backward_filter(ops.conv2d_plan(s, ConvPass::kBackwardFilter, runner.num_threads()), dyt.data(), xt.data(), dw.data(), db.data(), runner);
     compare(label + (corner[0] == 0 ? " first" : " last") + " pixel Inf: backward filter", dw, want_dw, rel);
   }
 }
@@ -176,20 +158,24 @@ int main() {
   ThreadPool pool2(2), pool3(3);
   SerialRunner serial;
   Runner* runners[] = {&serial, &pool2, &pool3};
-  for (const Case& t : kCases)
-    for (Layout layout : {Layout::NHWC, Layout::NCHW}) {
-      const ConvShape s = shape_of(t, layout);
-      validate(s);
-      const std::string forward = expected_path(t.forward, layout), dx = expected_path(t.dx, layout);
-      check(forward_path(s) == forward,
-             describe(s) + " forward takes " + forward_path(s) + ", meant to cover " + forward);
-      check(backward_input_path(s) == dx,
-             describe(s) + " dx takes " + backward_input_path(s) + ", meant to cover " + dx);
-    }
-  end_group("the path each case is meant to cover");
   const std::vector<Case> cases = spread_subset(kCases);
   for (const std::string& isa : isas_under_test(supported_isas())) {
     const KernelTable* table = kernel_table_named(isa);
+    for (const Case& t : kCases)
+      for (Layout layout : {Layout::NHWC, Layout::NCHW}) {
+        const ConvShape s = shape_of(t, layout);
+        validate(s);
+        const std::string forward = expected_path(t.forward, layout), dx = expected_path(t.dx, layout);
+        for (int threads : {1, 3}) {
+          const std::string got_forward =
+              conv_algorithm_name(table->f32.conv2d_plan(s, ConvPass::kForward, threads).algorithm);
+          const std::string got_dx =
+              conv_algorithm_name(table->f64.conv2d_plan(s, ConvPass::kBackwardInput, threads).algorithm);
+          check(got_forward == forward, isa + " " + describe(s) + " forward takes " + got_forward + ", meant to cover " + forward);
+          check(got_dx == dx, isa + " " + describe(s) + " dx takes " + got_dx + ", meant to cover " + dx);
+        }
+      }
+    end_group(isa + ": the path each case is meant to cover");
     size_t i = 0;
     for (const Case& t : cases)
       for (Layout layout : {Layout::NHWC, Layout::NCHW}) {

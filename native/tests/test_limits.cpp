@@ -83,12 +83,12 @@ void check_limits(const KernelOps<T>& ops, const ConvShape& s, RecordingRunner& 
   std::vector<T> xt(x.begin(), x.end()), wt(w.begin(), w.end()), bt(b.begin(), b.end()), dyt(dy.begin(), dy.end());
   std::vector<T> y(size_t(s.y_size()), T(7)), dx(size_t(s.x_size()), T(7)), dw(size_t(s.w_size()), T(7)),
       db(size_t(s.cout), T(7));
-  if (run_op(label + " forward", runner, [&] { ops.conv2d_forward(s, xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner); }))
+  if (run_op(label + " forward", runner, [&] { ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner); }))
     compare_sums(label + " forward", y, ref.y, s.cin_per_group() * s.kh * s.kw);
-  if (run_op(label + " backward input", runner, [&] { ops.conv2d_backward_input(s, dyt.data(), wt.data(), dx.data(), runner); }))
+  if (run_op(label + " backward input", runner, [&] { ops.conv2d_backward_input(ops.conv2d_plan(s, ConvPass::kBackwardInput, runner.num_threads()), dyt.data(), wt.data(), dx.data(), runner); }))
     compare_sums(label + " backward input", dx, ref.dx, s.cout_per_group() * s.kh * s.kw);
   if (run_op(label + " backward filter", runner,
-             [&] { ops.conv2d_backward_filter(s, dyt.data(), xt.data(), dw.data(), db.data(), runner); })) {
+             [&] { ops.conv2d_backward_filter(ops.conv2d_plan(s, ConvPass::kBackwardFilter, runner.num_threads()), dyt.data(), xt.data(), dw.data(), db.data(), runner); })) {
     compare_sums(label + " backward filter", dw, ref.dw, s.n * s.oh * s.ow);
     compare_sums(label + " backward bias", db, ref.db, s.n * s.oh * s.ow);
   }

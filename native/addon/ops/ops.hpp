@@ -15,6 +15,7 @@ std::unique_ptr<Job> parse_conv2d_pack_weights(const Napi::CallbackInfo& info, P
 std::unique_ptr<Job> parse_conv2d_backward_input(const Napi::CallbackInfo& info, PinnedBuffers* pins);
 std::unique_ptr<Job> parse_conv2d_backward_filter(const Napi::CallbackInfo& info, PinnedBuffers* pins);
 Napi::Value conv2d_packed_weights_length(const Napi::CallbackInfo& info);
+Napi::Value conv2d_plan(const Napi::CallbackInfo& info);
 
 // pool.cpp
 std::unique_ptr<Job> parse_pool2d_forward(const Napi::CallbackInfo& info, PinnedBuffers* pins);

@@ -6,6 +6,8 @@
 
 namespace convkit {
 namespace avx2 {
+// KernelTable::isa and ConvPlan::isa of this ISA's table.
+constexpr const char* kIsaName = "avx2";
 constexpr int64_t kVectorBytes = 32;
 constexpr int kVectorRegisters = 16;
 // GEMM micro-tile rows: 6 rows x 2 vectors of C in 12 registers, 2 for the B row, 1 broadcast.

@@ -6,6 +6,8 @@
 
 namespace convkit {
 namespace avx512 {
+// KernelTable::isa and ConvPlan::isa of this ISA's table.
+constexpr const char* kIsaName = "avx512";
 constexpr int64_t kVectorBytes = 64;
 constexpr int kVectorRegisters = 32;
 // GEMM micro-tile rows: 14 rows x 2 vectors of C in 28 registers, 2 for the B row and the

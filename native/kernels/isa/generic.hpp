@@ -6,6 +6,8 @@
 
 namespace convkit {
 namespace generic {
+// KernelTable::isa and ConvPlan::isa of this ISA's table.
+constexpr const char* kIsaName = "generic";
 constexpr int64_t kVectorBytes = 16;
 constexpr int kVectorRegisters = 16;
 // GEMM micro-tile: a 4 x 8 array of C the compiler keeps in SSE2 registers.

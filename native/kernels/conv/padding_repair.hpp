@@ -7,11 +7,26 @@
 // - A padded tap with a non-finite weight always leaves NaN in its output pixel, and only pixels
 //   whose windows reach into the padding have padded taps. So the result is exact when every
 //   weight is finite or when the output holds no NaN; whichever scan is shorter decides (one
-//   vectorised pass, well under 1% of any suite layer's time). Otherwise the border pixels
+//   vectorised pass; its cost: docs/decisions.md). Otherwise the border pixels
 //   holding a NaN are recomputed from the taps that land on real input only (a NaN that real
 //   data produced comes out again).
 // - Depthwise and col2im paths skip padded taps themselves: the repair finds nothing to do there
 //   (or redoes a pixel exactly), which keeps the guarantee independent of the path a shape takes.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "common.hpp"
+#include "conv/geometry.hpp"
+#include "gemm/blocking.hpp"
+#include "isa/config.hpp"
+#include "workspace.hpp"
+
+namespace convkit {
+namespace CONVKIT_ISA {
 
 // Whether every element is finite: exponent bits all ones means infinite or NaN. The integer
 // compares are ORed into a word rather than a bool so that the loop vectorises on every ISA (a
@@ -141,7 +156,7 @@ void forward_padding_exact(const ConvShape& s, const T* x, const T* w, const T* 
 }
 
 // After any dx path: for stride 1, dx is a convolution of dY padded by (K-1)*dilation - pad with
-// the flipped, transposed weights (direct.inl's backward_input_geometry), and the direct and
+// the flipped, transposed weights (conv/geometry.hpp's backward_input_geometry), and the direct and
 // banded-GEMM paths compute it that way. Larger strides only go through col2im and scatters,
 // which never touch padding.
 template <class T>
@@ -201,3 +216,6 @@ void backward_filter_padding_exact(const ConvShape& s, const T* dy, const T* x, 
           dw[weight_index(s, g, co, ci, y, kx)] = acc[(y * d.kw + kx) * coutg + co];
   });
 }
+
+}  // namespace CONVKIT_ISA
+}  // namespace convkit

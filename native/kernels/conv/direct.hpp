@@ -5,93 +5,25 @@
 // checks; then each output row is computed a few vectors at a time, with a block of output
 // channels held in registers across all the taps. The same kernel gives dx for stride 1 as a
 // convolution of dy with the flipped, transposed weights; dw reduces along output rows.
+#pragma once
 
-// kDirectAccumulators (isa/<isa>.hpp) vector registers hold accumulators: a block of output
-// channels (a power of two, at most kDirectMaxCout) times the vectors of one output-row chunk.
-constexpr int64_t kDirectMaxCout = 16;
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
 
-// One convolution as the direct kernel sees it: for dx the roles of input and output swap.
-struct DirectGeometry {
-  Layout layout;
-  int64_t n, groups, cin, cout;  // channels in total; per group cin / groups and cout / groups
-  int64_t h, w, oh, ow, kh, kw;
-  int64_t stride_h, stride_w, dilation_h, dilation_w;
-  int64_t pad_top, pad_left;  // may be negative for dx (padding beyond the kernel's reach)
+#include "checked.hpp"
+#include "common.hpp"
+#include "conv/accumulate.hpp"
+#include "conv/geometry.hpp"
+#include "gemm/blocking.hpp"
+#include "isa/config.hpp"
+#include "plan.hpp"
+#include "simd/simd.hpp"
+#include "workspace.hpp"
 
-  int64_t cin_g() const { return cin / groups; }
-  int64_t cout_g() const { return cout / groups; }
-  int64_t taps() const { return cin_g() * kh * kw; }
-  // Vectors per output-row chunk and output channels per block.
-  template <class T>
-  int vectors() const {
-    return ow > kLanes<T> ? 2 : 1;
-  }
-  template <class T>
-  int64_t chunk() const {
-    return vectors<T>() * kLanes<T>;
-  }
-  // The smallest power of two that holds the group's channels, within the register budget.
-  template <class T>
-  int64_t cout_block() const {
-    int64_t block = 1;
-    while (block < cout_g() && 2 * block * vectors<T>() <= kDirectAccumulators) block *= 2;
-    return block;
-  }
-  // The padded input planes: every row and column any chunk reads, the chunk's tail included.
-  int64_t padded_h() const {
-    return (oh - 1) * stride_h + (kh - 1) * dilation_h + 1;
-  }
-  template <class T>
-  int64_t padded_w() const {
-    return (round_up(ow, chunk<T>()) - 1) * stride_w + (kw - 1) * dilation_w + 1;
-  }
-};
-
-inline DirectGeometry forward_geometry(const ConvShape& s) {
-  return DirectGeometry{s.layout, s.n,        s.groups,     s.c,          s.cout,       s.h,        s.w,
-                        s.oh,     s.ow,       s.kh,         s.kw,         s.stride_h,   s.stride_w, s.dilation_h,
-                        s.dilation_w, s.pad_top, s.pad_left};
-}
-
-// dx as a convolution of dy (stride 1 only): kernel flipped, pads (K-1)*dilation - pad.
-inline DirectGeometry backward_input_geometry(const ConvShape& s) {
-  return DirectGeometry{s.layout, s.n,  s.groups, s.cout, s.c,  s.oh, s.ow, s.h, s.w, s.kh, s.kw, 1, 1,
-                        s.dilation_h, s.dilation_w, (s.kh - 1) * s.dilation_h - s.pad_top,
-                        (s.kw - 1) * s.dilation_w - s.pad_left};
-}
-
-// Grouped layers with a single input channel per group go to depthwise.inl; wider strides
-// would turn every vector load into a gather.
-inline bool direct_fits(const ConvShape& s) {
-  const bool depthwise = s.groups > 1 && s.cin_per_group() == 1;
-  return !depthwise && s.cout_per_group() <= kDirectMaxCout && s.stride_w <= 2;
-}
-
-inline bool direct_fits_backward_input(const ConvShape& s) {
-  const bool depthwise = s.groups > 1 && s.cin_per_group() == 1;
-  return !depthwise && s.cin_per_group() <= kDirectMaxCout && s.stride_h == 1 && s.stride_w == 1;
-}
-
-// The padded planes copy the input with its padding, dilation gaps and the last chunk's tail:
-// with padding or dilation far beyond the image they dwarf both input and output (a one-pixel
-// input with dilation 40000 would need 6.4 GB). Such layers take the depthwise or GEMM paths,
-// which test bounds or build im2col tiles, and whose workspaces scale with the output instead.
-template <class T>
-bool direct_planes_fit(const DirectGeometry& d) {
-  const int64_t planes = saturating_product({d.cin_g(), d.padded_h(), d.padded_w<T>()});
-  const int64_t in_and_out = saturating_sum(saturating_product({d.h, d.w}),
-                                            saturating_product({d.oh, round_up(d.ow, d.chunk<T>())}));
-  return planes <= saturating_sum(saturating_product({4, d.cin_g(), in_and_out}), kSmallWorkspace);
-}
-
-// Element strides of one image's activation for (channel, row, column) in a layout.
-struct PlaneStrides {
-  int64_t channel, row, column;
-};
-
-inline PlaneStrides plane_strides(Layout layout, int64_t channels, int64_t h, int64_t w) {
-  return layout == Layout::NCHW ? PlaneStrides{h * w, w, 1} : PlaneStrides{1, w * channels, channels};
-}
+namespace convkit {
+namespace CONVKIT_ISA {
 
 // dest: `channels` planes of rows x cols, dest(c, r, q) = src(c, r - pad_top, q - pad_left)
 // inside the h x w source and 0 outside.
@@ -185,7 +117,11 @@ void with_direct_block(int vectors, int64_t block, F&& fn) {
   auto with_block = [&](auto vw) {
     constexpr int kMax = kDirectAccumulators / decltype(vw)::value;
     auto call = [&](auto cob) {
-      if constexpr (decltype(cob)::value <= kMax) fn(vw, cob);
+      // The plan sizes the block within the budget (DirectGeometry::cout_block).
+      if constexpr (decltype(cob)::value <= kMax)
+        fn(vw, cob);
+      else
+        throw_unexecutable_conv("a direct block beyond this ISA's registers");
     };
     switch (block) {
       case 1: return call(std::integral_constant<int, 1>());
@@ -223,20 +159,16 @@ void direct_convolution(const DirectGeometry& d, const T* in, const T* packed, c
       T* ob = out + n * out_image + co * out_strides.channel;
       const int64_t channels = std::min(block, coutg - b * block);
       with_stride(d.stride_w, [&](auto sw) {
+        // The plan takes the direct path for strides 1 and 2 only (direct_fits).
         if constexpr (!std::is_same_v<decltype(sw), int64_t>)
           with_direct_block<T>(vectors, block, [&](auto vw, auto cob) {
             direct_block<T, vw.value, cob.value>(d, planes, ph, pw, wb, bb, channels, ob, out_strides, sw);
           });
+        else
+          throw_unexecutable_conv("a direct convolution with stride above 2");
       });
     }
   });
-}
-
-// Weight (g, co, ci, kh, kw) of a layer's weight tensor, OIHW or HWIO by layout.
-inline int64_t weight_index(const ConvShape& s, int64_t g, int64_t co, int64_t ci, int64_t y, int64_t x) {
-  const int64_t cg = s.cin_per_group(), coutg = s.cout_per_group();
-  return s.layout == Layout::NCHW ? (((g * coutg + co) * cg + ci) * s.kh + y) * s.kw + x
-                                  : ((y * s.kw + x) * cg + ci) * s.cout + g * coutg + co;
 }
 
 template <class T>
@@ -318,8 +250,10 @@ void with_filter_block(int64_t channel_vectors, int64_t taps, F&& fn) {
     call(std::integral_constant<int, 2>());
   else if (channel_vectors <= 4)
     call(std::integral_constant<int, 4>());
-  else
+  else if (channel_vectors <= 8)
     call(std::integral_constant<int, 8>());
+  else
+    throw_unexecutable_conv("a direct dw with more than 8 channel vectors");
   static_assert(kDirectMaxCout <= 8 * kLanes<T>, "CV = 8 must hold every channel of a group");
 }
 
@@ -382,3 +316,6 @@ void direct_backward_filter(const ConvShape& s, const T* dy, const T* x, T* dw, 
   });
   partials.reduce();
 }
+
+}  // namespace CONVKIT_ISA
+}  // namespace convkit
