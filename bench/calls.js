@@ -31,6 +31,8 @@ function convkitCalls(convkit, layer, layout, dtype) {
       fwdInto: () => (out = convkit.conv2d(x, weights, bias, out ? { ...options, out } : options)),
       // Inference with the weights packed once (packConv2dWeights), as a server would hold them.
       fwdPacked: () => convkit.conv2d(x, packed ?? (packed = convkit.packConv2dWeights(weights, options)), bias, options),
+      // Which algorithm each pass runs (null on a build without conv2dPlan).
+      plan: () => (convkit.conv2dPlan ? convkit.conv2dPlan(x, weights, options) : null),
       bwd: () => {
         const { output, cache } = convkit.conv2dForward(x, weights, bias, options);
         const dOut = gradientOf(output);

@@ -187,10 +187,12 @@ function benchConvkit(convkit, layers, options, settings, progress) {
             for (const pass of ['fwd', 'bwd']) results.push({ ...key, pass, error: err.message });
             continue;
           }
+          const plan = calls.plan ? calls.plan() : null;
+          const algorithms = plan && { fwd: plan.forward.algorithm, bwd: `${plan.backwardInput.algorithm}, ${plan.backwardFilter.algorithm}` };
           for (const pass of ['fwd', 'bwd']) {
             try {
               const call = pass === 'fwd' ? (options.out ? calls.fwdInto : calls.fwd) : calls.bwd();
-              results.push({ ...key, pass, ...timing.measure(call, settings) });
+              results.push({ ...key, pass, ...(algorithms && { algorithm: algorithms[pass] }), ...timing.measure(call, settings) });
             } catch (err) {
               results.push({ ...key, pass, error: err.message });
             }
@@ -349,6 +351,23 @@ function printTable(rows, withOnnxruntime) {
   for (const row of errors) console.log(`  convkit error in ${row.layer} ${row.pass} T=${row.threads}: ${row.convkitError}`);
 }
 
+// The algorithm each convolution pass ran (conv2dPlan), once per layer, layout and dtype.
+function printAlgorithms(results) {
+  const seen = new Map();
+  for (const r of results ?? []) {
+    if (r.algorithm === undefined) continue;
+    const key = `${r.layer} ${r.dtype} ${r.layout}`;
+    const entry = seen.get(key) ?? {};
+    entry[r.pass] = entry[r.pass] ?? new Set();
+    entry[r.pass].add(r.algorithm);
+    seen.set(key, entry);
+  }
+  if (seen.size === 0) return;
+  console.log('convkit algorithms (forward | dx, dw)');
+  for (const [key, entry] of seen) console.log(`  ${key}: ${[...(entry.fwd ?? [])].join('/')} | ${[...(entry.bwd ?? [])].join('/')}`);
+  console.log('');
+}
+
 function printLatency(convkitLatency, torchLatency, options) {
   const describe = (entries, threads, layoutName = (l) => l) => {
     const measured = (entries ?? []).filter((e) => e.threads === threads && e.medianNs !== undefined);
@@ -466,6 +485,7 @@ function main() {
     printTable(rowsF64, false);
   }
   console.log('');
+  printAlgorithms(convkit.results);
   printLatency(convkit.latency, torch.latency, options);
   if (convkit.rss) printRss(convkit.rss, torch.rss);
   console.log(`load average after the run: ${formatLoad(os.loadavg())}`);

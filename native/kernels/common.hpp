@@ -122,10 +122,14 @@ constexpr int64_t kMaxKernelElements = int64_t(1) << 46;
 // Runs work on the persistent thread pool (or inline, in tests). Tasks are split statically
 // and contiguously: thread t of T gets tasks [t*n/T, (t+1)*n/T), so per-thread partial sums are
 // reproducible for a given thread count. An exception thrown by a task is rethrown by run().
+// The most threads any Runner has (the thread pool's limit): per-thread tables in the kernels
+// are sized by it.
+constexpr int kMaxRunnerThreads = 256;
+
 class Runner {
  public:
   virtual ~Runner() = default;
-  virtual int num_threads() const = 0;
+  virtual int num_threads() const = 0;  // 1 .. kMaxRunnerThreads
   virtual void run(int64_t ntasks, void (*fn)(void* ctx, int64_t task, int thread), void* ctx) = 0;
   // Per-thread scratch memory, 64-byte aligned, at least `bytes`, kept between calls (no
   // allocation once warm). Slots let one op hold several buffers. Throws ERR_TOO_LARGE above

@@ -51,7 +51,7 @@ class ThreadPool : public Runner {
 
   // Bytes of scratch currently allocated (for tests; read it while holding a lease).
   size_t scratch_bytes_held() const { return scratch_held_; }
-  static constexpr int kMaxThreads = 256;
+  static constexpr int kMaxThreads = kMaxRunnerThreads;
 
  private:
   void start_workers();

@@ -10,6 +10,7 @@
 #include "common.hpp"
 #include "gemm/blocking.hpp"
 #include "isa/config.hpp"
+#include "plan.hpp"
 #include "workspace.hpp"
 
 namespace convkit {
@@ -72,7 +73,8 @@ struct Partials {
 
   void reduce() {
     const int threads = r.num_threads();
-    const T* parts[ThreadLimit];
+    if (threads > kMaxRunnerThreads) throw_unexecutable_conv("more threads than kMaxRunnerThreads");
+    const T* parts[kMaxRunnerThreads];
     for (int t = 0; t < threads; ++t) parts[t] = weights(t);
     if (transposed_rows > 0) {
       // dw[j][i] = sum over threads of part[i][j], in 32x32 tiles so both sides stay in cache.
@@ -112,8 +114,6 @@ struct Partials {
         for (int64_t e = 0; e < b_size; ++e) db[e] += part[e];
       }
   }
-
-  static constexpr int ThreadLimit = 257;
 };
 
 }  // namespace CONVKIT_ISA
