@@ -31,14 +31,14 @@ const char* conv_pass_name(ConvPass pass) {
 }
 
 __attribute__((cold)) void throw_unexecutable_plan(const ConvPlan& plan, const char* why) {
-  throw Error("ERR_INTERNAL", std::string("conv plan ") + conv_pass_name(plan.pass) + " " +
+  throw Error(ErrorCode::ERR_INTERNAL, std::string("conv plan ") + conv_pass_name(plan.pass) + " " +
                                   conv_algorithm_name(plan.algorithm) + " (" + plan.isa + ", " +
                                   std::to_string(plan.element_bytes) + "-byte elements, " +
                                   std::to_string(plan.threads) + " threads) cannot run: " + why);
 }
 
 __attribute__((cold)) void throw_unexecutable_conv(const char* why) {
-  throw Error("ERR_INTERNAL", std::string("a conv kernel was asked to run ") + why);
+  throw Error(ErrorCode::ERR_INTERNAL, std::string("a conv kernel was asked to run ") + why);
 }
 
 }  // namespace convkit

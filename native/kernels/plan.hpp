@@ -47,7 +47,7 @@ struct ConvPlan {
   int element_bytes = 0;  // 4 (float) or 8 (double)
 };
 
-// Throw Error("ERR_INTERNAL"): for a plan the executing table cannot run (naming the plan and
+// Throw Error(ErrorCode::ERR_INTERNAL): for a plan the executing table cannot run (naming the plan and
 // why), or for a kernel branch that only a wrong plan reaches. Out of line and cold.
 [[noreturn]] void throw_unexecutable_plan(const ConvPlan& plan, const char* why);
 [[noreturn]] void throw_unexecutable_conv(const char* why);

@@ -57,9 +57,9 @@ const KernelTable& select() {
     std::string name(forced);
     if (!name.empty()) {
       if (name != "avx512" && name != "avx2" && name != "generic")
-        throw Error("ERR_ISA", "CONVKIT_ISA must be avx512, avx2 or generic, got '" + name + "'");
+        throw Error(ErrorCode::ERR_ISA, "CONVKIT_ISA must be avx512, avx2 or generic, got '" + name + "'");
       const KernelTable* t = kernel_table_named(name);
-      if (!t) throw Error("ERR_ISA", "CONVKIT_ISA=" + name + " but this CPU or build does not support it");
+      if (!t) throw Error(ErrorCode::ERR_ISA, "CONVKIT_ISA=" + name + " but this CPU or build does not support it");
       return *t;
     }
   }

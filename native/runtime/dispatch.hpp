@@ -15,7 +15,7 @@ std::vector<std::string> supported_isas();
 // The table of that name if this CPU and build can run it, else null.
 const KernelTable* kernel_table_named(const std::string& name);
 
-// The table in use. Throws Error("ERR_ISA") if CONVKIT_ISA names an unknown or unsupported ISA.
+// The table in use. Throws Error(ErrorCode::ERR_ISA) if CONVKIT_ISA names an unknown or unsupported ISA.
 const KernelTable& active_kernels();
 
 }  // namespace convkit

@@ -218,7 +218,7 @@ void thread_pool_checks() {
   }
   try {
     parallel_for(pool, 8, [&](int64_t task, int) {
-      if (task == 5) throw Error("ERR_ARG", "task failure");
+      if (task == 5) throw Error(ErrorCode::ERR_ARG, "task failure");
     });
     check(false, "thread pool swallowed a task's exception");
   } catch (const Error& e) {

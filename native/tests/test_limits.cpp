@@ -40,7 +40,7 @@ class RecordingRunner : public Runner {
     size_t seen = largest_.load();
     while (bytes > seen && !largest_.compare_exchange_weak(seen, bytes)) {
     }
-    if (bytes > kWorkspaceBound) throw Error("ERR_TOO_LARGE", "workspace of " + std::to_string(bytes) + " bytes");
+    if (bytes > kWorkspaceBound) throw Error(ErrorCode::ERR_TOO_LARGE, "workspace of " + std::to_string(bytes) + " bytes");
     return base_.scratch(thread, slot, bytes);
   }
   size_t take_largest() { return largest_.exchange(0); }
