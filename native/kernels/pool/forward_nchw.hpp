@@ -152,7 +152,7 @@ void avg_row_nchw(const PoolShape& s, const T* plane, int64_t oh, Stride sw, T* 
   for (int64_t ow = inner.end; ow < s.ow; ++ow) edge_column(ow);
 }
 
-template <class T, PoolMode kMode>
+template <class T>
 void forward_nchw(const PoolPlan& plan, const T* x, T* y, int32_t* argmax, Runner& r) {
   const PoolShape& s = plan.shape;
   const int64_t plane_in = s.h * s.w, plane_out = s.oh * s.ow;
@@ -162,7 +162,7 @@ void forward_nchw(const PoolPlan& plan, const T* x, T* y, int32_t* argmax, Runne
         const int64_t plane = u / s.oh, oh = u % s.oh;
         const T* x_plane = x + plane * plane_in;
         const int64_t out_offset = plane * plane_out + oh * s.ow;
-        if constexpr (kMode == PoolMode::Avg)
+        if (s.mode == PoolMode::Avg)
           avg_row_nchw(s, x_plane, oh, sw, y + out_offset);
         else if (argmax)
           max_row_nchw<T, true>(s, x_plane, oh, sw, y + out_offset, argmax + out_offset);

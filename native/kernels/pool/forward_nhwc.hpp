@@ -82,21 +82,21 @@ void avg_lanes_nhwc(const PoolShape& s, const T* x_image, const Span& rows, cons
 }
 
 // One output pixel, channels [c0, c0 + cn).
-template <class T, PoolMode kMode>
+template <class T>
 void pixel_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Span& cols, int64_t c0, int64_t cn,
                 T* out, int32_t* out_index) {
   for_register_chunks<T>(c0, c0 + cn, [&](int64_t c, auto width) {
     T* o = out + (c - c0);
     int32_t* index = out_index ? out_index + (c - c0) : nullptr;
     if constexpr (!is_small_piece<T, decltype(width)>()) {
-      if constexpr (kMode == PoolMode::Avg)
+      if (s.mode == PoolMode::Avg)
         avg_channels_nhwc(s, x_image, rows, cols, c, width, o);
       else if (index)
         max_channels_nhwc<T, true>(s, x_image, rows, cols, c, width, o, index);
       else
         max_channels_nhwc<T, false>(s, x_image, rows, cols, c, width, o, nullptr);
     } else {
-      if constexpr (kMode == PoolMode::Avg)
+      if (s.mode == PoolMode::Avg)
         avg_lanes_nhwc(s, x_image, rows, cols, c, width, o);
       else if (index)
         max_lanes_nhwc<T, true>(s, x_image, rows, cols, c, width, o, index);
@@ -106,7 +106,7 @@ void pixel_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Sp
   });
 }
 
-template <class T, PoolMode kMode>
+template <class T>
 void forward_nhwc(const PoolPlan& plan, const T* x, T* y, int32_t* argmax, Runner& r) {
   const PoolShape& s = plan.shape;
   const int64_t blocks = plan.channel_blocks, block = plan.channel_block;
@@ -120,7 +120,7 @@ void forward_nhwc(const PoolPlan& plan, const T* x, T* y, int32_t* argmax, Runne
       for (int64_t ow = 0; ow < s.ow; ++ow) {
         const Span cols = window_span(ow, s.stride_w, s.pad_w, s.kw, s.w);
         const int64_t out_offset = (row * s.ow + ow) * s.c + c0;
-        pixel_nhwc<T, kMode>(s, x_image, rows, cols, c0, cn, y + out_offset, argmax ? argmax + out_offset : nullptr);
+        pixel_nhwc(s, x_image, rows, cols, c0, cn, y + out_offset, argmax ? argmax + out_offset : nullptr);
       }
     }
   });

@@ -38,10 +38,12 @@ template <class T>
 void pool2d_forward(const PoolPlan& plan, const T* x, T* y, int32_t* argmax, Runner& r) {
   using namespace pool_detail;
   switch (plan.algorithm) {
-    case PoolAlgorithm::kMaxForwardNchw: return forward_nchw<T, PoolMode::Max>(plan, x, y, argmax, r);
-    case PoolAlgorithm::kAvgForwardNchw: return forward_nchw<T, PoolMode::Avg>(plan, x, y, nullptr, r);
-    case PoolAlgorithm::kMaxForwardNhwc: return forward_nhwc<T, PoolMode::Max>(plan, x, y, argmax, r);
-    case PoolAlgorithm::kAvgForwardNhwc: return forward_nhwc<T, PoolMode::Avg>(plan, x, y, nullptr, r);
+    // The kernels serve both modes (plan.shape.mode, which the algorithm names): one body per
+    // layout compiles to faster loops than one per mode (docs/decisions.md, "Pool plan: one kernel body per layout").
+    case PoolAlgorithm::kMaxForwardNchw:
+    case PoolAlgorithm::kAvgForwardNchw: return forward_nchw<T>(plan, x, y, argmax, r);
+    case PoolAlgorithm::kMaxForwardNhwc:
+    case PoolAlgorithm::kAvgForwardNhwc: return forward_nhwc<T>(plan, x, y, argmax, r);
     default: throw_wrong_plan("pool2d_forward", plan);
   }
 }
@@ -52,10 +54,10 @@ void pool2d_backward(const PoolPlan& plan, const T* dy, const int32_t* argmax, T
   const bool max = plan.algorithm == PoolAlgorithm::kMaxBackwardNchw || plan.algorithm == PoolAlgorithm::kMaxBackwardNhwc;
   if (max && argmax == nullptr) throw Error("ERR_ARG", "max pool backward needs the argmax of the forward pass");
   switch (plan.algorithm) {
-    case PoolAlgorithm::kMaxBackwardNchw: return backward_nchw<T, PoolMode::Max>(plan, dy, argmax, dx, r);
-    case PoolAlgorithm::kAvgBackwardNchw: return backward_nchw<T, PoolMode::Avg>(plan, dy, nullptr, dx, r);
-    case PoolAlgorithm::kMaxBackwardNhwc: return backward_nhwc<T, PoolMode::Max>(plan, dy, argmax, dx, r);
-    case PoolAlgorithm::kAvgBackwardNhwc: return backward_nhwc<T, PoolMode::Avg>(plan, dy, nullptr, dx, r);
+    case PoolAlgorithm::kMaxBackwardNchw:
+    case PoolAlgorithm::kAvgBackwardNchw: return backward_nchw<T>(plan, dy, argmax, dx, r);
+    case PoolAlgorithm::kMaxBackwardNhwc:
+    case PoolAlgorithm::kAvgBackwardNhwc: return backward_nhwc<T>(plan, dy, argmax, dx, r);
     default: throw_wrong_plan("pool2d_backward", plan);
   }
 }
