@@ -21,7 +21,7 @@ constexpr int64_t kChunk = int64_t(kPoolChunkBytes / sizeof(T));
 // kChunk<T> (compile-time width) and a run-time remainder, for the array code, which the compiler
 // vectorises well. Narrower spans (a small image's rows, a few channels), for which that code
 // compiles to scalar loops, go in power-of-two pieces (14 = 8 + 4 + 2) of compile-time width for
-// the explicit-vector code (docs/decisions.md, "Pooling: array code and vector pieces").
+// the explicit-vector code (docs/decisions.md, "Pooling: array code for wide spans").
 template <class T, int64_t Width, class F>
 void for_small_pieces(int64_t first, int64_t end, F&& fn) {
   if (first + Width <= end) {

@@ -39,7 +39,7 @@ void pool2d_forward(const PoolPlan& plan, const T* x, T* y, int32_t* argmax, Run
   using namespace pool_detail;
   switch (plan.algorithm) {
     // The kernels serve both modes (plan.shape.mode, which the algorithm names): one body per
-    // layout compiles to faster loops than one per mode (docs/decisions.md, "Pool plan: one kernel body per layout").
+    // layout compiles to faster loops than one per mode (docs/decisions.md, "Pool plan").
     case PoolAlgorithm::kMaxForwardNchw:
     case PoolAlgorithm::kAvgForwardNchw: return forward_nchw<T>(plan, x, y, argmax, r);
     case PoolAlgorithm::kMaxForwardNhwc:
