@@ -456,7 +456,9 @@ template <class T>
 void check_wrong_pass(const char* isa, const char* dtype, const convkit::KernelOps<T>& ops, Runners& runners) {
   for (Layout layout : {Layout::NHWC, Layout::NCHW})
     for (PoolMode mode : {PoolMode::Max, PoolMode::Avg})
-      for (auto [runner_name, runner] : runners.all()) {
+      for (const auto& named : runners.all()) {
+        const char* runner_name = named.first;
+        convkit::Runner* runner = named.second;  // not a structured binding: the lambdas below use it
         const PoolShape s = make_shape(layout, mode, 2, 3, 5, 6, 2, 2, 2, 2, 0, 0, false, true);
         const std::string where = std::string(isa) + " " + dtype + " " + runner_name + " " + describe(s);
         std::vector<T> x(size_t(s.x_size()), T(1)), y(size_t(s.y_size()), T(-3)), dx(size_t(s.x_size()), T(-3));
