@@ -486,6 +486,23 @@ void check_wrong_pass(const char* isa, const char* dtype, const convkit::KernelO
       }
 }
 
+// Plans on pools of up to 256 threads (no execution): many channels and a single image make
+// NHWC cut channels into many blocks, where a block size rounded up must not leave an empty or
+// negative last block (4289 channels in 67 blocks of 65 would end past c).
+void check_plan_splits() {
+  for (int64_t c : {int64_t(1), int64_t(130), int64_t(520), int64_t(4160), int64_t(4225), int64_t(4289), int64_t(20000)})
+    for (Layout layout : {Layout::NHWC, Layout::NCHW})
+      for (PoolMode mode : {PoolMode::Max, PoolMode::Avg})
+        for (int threads = 1; threads <= 256; ++threads) {
+          const PoolShape s = make_shape(layout, mode, 1, c, 3, 3, 3, 3, 1, 1, 0, 0, false, true);
+          for (PoolPass pass : {PoolPass::kForward, PoolPass::kBackward}) {
+            const PoolPlan plan = convkit::plan_pool2d(s, pass, threads, int64_t(sizeof(float)));
+            const std::string problem = plan_problem<float>(plan, s, pass, threads);
+            tally.check(problem.empty(), "plan " + problem + " on " + std::to_string(threads) + " threads " + describe(s));
+          }
+        }
+}
+
 struct PreparedPad {
   PadShape shape;
   std::vector<double> x, y;
@@ -542,6 +559,8 @@ int main() {
                         "pool_out_size L" + std::to_string(L) + " k" + std::to_string(k) + " p" + std::to_string(p) +
                             " s" + std::to_string(s) + (ceil_mode ? " ceil" : ""));
   tally.end_group("pool_out_size vs reference");
+  check_plan_splits();
+  tally.end_group("plans on 1-256 threads");
 
   std::vector<PreparedPool> prepared;
   for (const PoolCase& c : spread_subset(pool_cases())) {
