@@ -54,6 +54,7 @@
         "native/kernels/plan.cpp",
         "native/kernels/shapes.cpp",
         "native/kernels/isa_generic.cpp",
+        "native/kernels/pool/plan.cpp",
         "native/runtime/dispatch.cpp",
         "native/runtime/large_pages.cpp",
         "native/runtime/thread_pool.cpp"

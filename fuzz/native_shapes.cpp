@@ -209,7 +209,10 @@ void run_pool(const Plan& p, const PoolShape& s, const Reader& in, bool fuzzed_a
   std::vector<int32_t> argmax(size_t(s.mode == PoolMode::Max ? s.y_size() : 0), -7);
   int32_t* am = argmax.empty() ? nullptr : argmax.data();
   auto forward = [&](const KernelTable* t, std::vector<T>& out) {
-    return call(p, bytes, [&](Runner& r) { ops_of<T>(t).pool2d_forward(s, x.data(), out.data(), am, r); });
+    return call(p, bytes, [&](Runner& r) {
+      const KernelOps<T>& k = ops_of<T>(t);
+      k.pool2d_forward(k.pool2d_plan(s, PoolPass::kForward, r.num_threads()), x.data(), out.data(), am, r);
+    });
   };
   if (!forward(p.table, y)) return;
   require_written(y, "pool y", p);
@@ -226,7 +229,10 @@ void run_pool(const Plan& p, const PoolShape& s, const Reader& in, bool fuzzed_a
   if (fuzzed_argmax)
     for (size_t i = 0; i < argmax.size(); ++i) argmax[i] = int32_t(int64_t(in.value(i) * 32.0) * 977 % (s.h * s.w + 3)) - 1;
   auto backward = [&](const KernelTable* t, std::vector<T>& dx) {
-    return call(p, bytes, [&](Runner& r) { ops_of<T>(t).pool2d_backward(s, dy.data(), am, dx.data(), r); });
+    return call(p, bytes, [&](Runner& r) {
+      const KernelOps<T>& k = ops_of<T>(t);
+      k.pool2d_backward(k.pool2d_plan(s, PoolPass::kBackward, r.num_threads()), dy.data(), am, dx.data(), r);
+    });
   };
   std::vector<T> dx = poisoned<T>(s.x_size());
   if (!backward(p.table, dx)) return;

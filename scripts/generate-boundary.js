@@ -120,7 +120,6 @@ function renderCppCodes(schema) {
   out.push('#pragma once');
   out.push('');
   out.push('#include <cstdint>');
-  out.push('#include <cstring>');
   out.push('');
   out.push('namespace convkit {');
   out.push('');
@@ -134,12 +133,6 @@ function renderCppCodes(schema) {
   for (const code of schema.errorCodes) out.push(`    case ErrorCode::${code.name}: return "${code.name}";`);
   out.push('  }');
   out.push('  return "ERR_INTERNAL";');
-  out.push('}');
-  out.push('');
-  out.push('// The code spelt `name`; ERR_INTERNAL for a name not in the schema.');
-  out.push('inline ErrorCode error_code_from_name(const char* name) {');
-  for (const code of schema.errorCodes) out.push(`  if (std::strcmp(name, "${code.name}") == 0) return ErrorCode::${code.name};`);
-  out.push('  return ErrorCode::ERR_INTERNAL;');
   out.push('}');
   for (const limit of schema.limits) {
     out.push('');

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 
 namespace convkit {
 
@@ -36,21 +35,6 @@ inline const char* error_code_name(ErrorCode code) {
     case ErrorCode::ERR_NATIVE_MISSING: return "ERR_NATIVE_MISSING";
   }
   return "ERR_INTERNAL";
-}
-
-// The code spelt `name`; ERR_INTERNAL for a name not in the schema.
-inline ErrorCode error_code_from_name(const char* name) {
-  if (std::strcmp(name, "ERR_SHAPE") == 0) return ErrorCode::ERR_SHAPE;
-  if (std::strcmp(name, "ERR_ARG") == 0) return ErrorCode::ERR_ARG;
-  if (std::strcmp(name, "ERR_DTYPE") == 0) return ErrorCode::ERR_DTYPE;
-  if (std::strcmp(name, "ERR_TOO_LARGE") == 0) return ErrorCode::ERR_TOO_LARGE;
-  if (std::strcmp(name, "ERR_ALLOC") == 0) return ErrorCode::ERR_ALLOC;
-  if (std::strcmp(name, "ERR_ISA") == 0) return ErrorCode::ERR_ISA;
-  if (std::strcmp(name, "ERR_INTERNAL") == 0) return ErrorCode::ERR_INTERNAL;
-  if (std::strcmp(name, "ERR_CACHE") == 0) return ErrorCode::ERR_CACHE;
-  if (std::strcmp(name, "ERR_IO") == 0) return ErrorCode::ERR_IO;
-  if (std::strcmp(name, "ERR_NATIVE_MISSING") == 0) return ErrorCode::ERR_NATIVE_MISSING;
-  return ErrorCode::ERR_INTERNAL;
 }
 
 // The largest spatial size or option (stride, padding, dilation, kernel size) either side accepts (TS: MAX_DIMENSION).

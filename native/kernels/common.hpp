@@ -18,10 +18,6 @@ namespace convkit {
 class Error : public std::runtime_error {
  public:
   Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
-  // Transitional, for the code still spelling codes as literals ("ERR_ARG": native/kernels/*.inl,
-  // common.cpp, runtime/dispatch.cpp, the native tests); a name outside the schema becomes
-  // ERR_INTERNAL. Remove once they all pass an ErrorCode.
-  Error(const char* code_name, const std::string& message) : Error(error_code_from_name(code_name), message) {}
   ErrorCode error_code() const noexcept { return code_; }
   const char* code() const noexcept { return error_code_name(code_); }  // as JS sees it
 

@@ -13,12 +13,15 @@
 #include "checked.hpp"
 #include "common.hpp"
 #include "conv/conv.hpp"
+#include "elementwise/elementwise.hpp"
 #include "gemm/blocking.hpp"
 #include "gemm/gemm.hpp"
 #include "gemm/macro_kernel.hpp"
 #include "gemm/pack.hpp"
 #include "isa/config.hpp"
 #include "kernels.hpp"
+#include "pad/zero_pad.hpp"
+#include "pool/pool.hpp"
 #include "simd/simd.hpp"
 #include "ukernel/a_rows.hpp"
 #include "ukernel/ukernel.hpp"
@@ -26,11 +29,6 @@
 
 namespace convkit {
 namespace CONVKIT_ISA {
-// Not yet split into self-contained headers.
-#include "pool.inl"
-#include "pad.inl"
-#include "elementwise.inl"
-
 template <class T>
 KernelOps<T> make_ops() {
   KernelOps<T> ops;
@@ -40,6 +38,7 @@ KernelOps<T> make_ops() {
   ops.conv2d_pack_weights = &conv2d_pack_weights<T>;
   ops.conv2d_backward_input = &conv2d_backward_input<T>;
   ops.conv2d_backward_filter = &conv2d_backward_filter<T>;
+  ops.pool2d_plan = &pool2d_plan<T>;
   ops.pool2d_forward = &pool2d_forward<T>;
   ops.pool2d_backward = &pool2d_backward<T>;
   ops.zero_pad = &zero_pad<T>;

@@ -5,6 +5,7 @@
 
 #include "common.hpp"
 #include "plan.hpp"
+#include "pool/plan.hpp"
 
 namespace convkit {
 
@@ -26,10 +27,12 @@ struct KernelOps {
   void (*conv2d_backward_input)(const ConvPlan&, const T* dy, const T* w, T* dx, Runner&);
   // dw (and db unless null) from dy and x (overwrites both).
   void (*conv2d_backward_filter)(const ConvPlan&, const T* dy, const T* x, T* dw, T* db, Runner&);
-  // Max mode writes argmax unless it is null; avg mode ignores it.
-  void (*pool2d_forward)(const PoolShape&, const T* x, T* y, int32_t* argmax, Runner&);
-  // Max mode reads argmax (required); avg mode ignores it. Overwrites dx.
-  void (*pool2d_backward)(const PoolShape&, const T* dy, const int32_t* argmax, T* dx, Runner&);
+  // The pool's algorithm and thread split for a runner of `threads` threads (pool/plan.hpp).
+  PoolPlan (*pool2d_plan)(const PoolShape&, PoolPass, int threads);
+  // Max mode writes argmax unless it is null; avg mode ignores it. Takes a kForward plan.
+  void (*pool2d_forward)(const PoolPlan&, const T* x, T* y, int32_t* argmax, Runner&);
+  // Max mode reads argmax (required); avg mode ignores it. Overwrites dx. Takes a kBackward plan.
+  void (*pool2d_backward)(const PoolPlan&, const T* dy, const int32_t* argmax, T* dx, Runner&);
   void (*zero_pad)(const PadShape&, const T* x, T* y, Runner&);
   // c = a * b (+ bias per column) (+ c when s.accumulate); see GemmShape.
   void (*gemm)(const GemmShape&, const T* a, const T* b, const T* bias, T* c, Runner&);

@@ -22,6 +22,8 @@
 using convkit::Layout;
 using convkit::PadShape;
 using convkit::PoolMode;
+using convkit::PoolPass;
+using convkit::PoolPlan;
 using convkit::PoolShape;
 using namespace convkit::test;
 
@@ -239,6 +241,9 @@ std::vector<PoolCase> pool_cases() {
         add(2, 3, 6, 5, 6, 5, 1, 1, 0, 0, false, include_pad, Values::Uniform);
         add(1, 300, 9, 9, 9, 9, 9, 9, 0, 0, false, include_pad, Values::Uniform);
         add(1, 260, 13, 12, 3, 3, 1, 1, 1, 1, false, include_pad, Values::Uniform);
+        // Few output rows and enough work for threads: NHWC cuts channels into blocks forward too.
+        add(1, 520, 9, 9, 9, 9, 9, 9, 0, 0, false, include_pad, Values::Uniform);
+        add(1, 130, 20, 20, 3, 3, 2, 2, 1, 1, false, include_pad, Values::WithNaN);
         // Stride larger than the kernel.
         add(2, 3, 11, 13, 2, 3, 4, 5, 1, 1, false, include_pad, Values::Uniform);
         // Ties, all-negative inputs with padding, NaNs.
@@ -284,9 +289,37 @@ struct PreparedPool {
   PoolReference ref;
 };
 
+// The algorithm a plan must choose, by its stable name: one per mode, pass and layout.
+std::string expected_algorithm(const PoolShape& s, PoolPass pass) {
+  return std::string(s.mode == PoolMode::Max ? "max" : "avg") + (pass == PoolPass::kForward ? "_forward_" : "_backward_") +
+         (s.layout == Layout::NCHW ? "nchw" : "nhwc");
+}
+
+// The plan names the expected algorithm, splits the work into a sound number of tasks and
+// channel blocks (none empty), uses no more threads than the runner has, and counts the scratch
+// its algorithm takes.
+template <class T>
+std::string plan_problem(const PoolPlan& p, const PoolShape& s, PoolPass pass, int runner_threads) {
+  const std::string name = convkit::pool_algorithm_name(p.algorithm);
+  if (name != expected_algorithm(s, pass)) return "algorithm " + name + ", want " + expected_algorithm(s, pass);
+  if (p.threads < 1 || p.threads > runner_threads) return "threads " + std::to_string(p.threads);
+  if (p.tasks < 1 || p.tasks > p.units || p.tasks < p.threads) return "tasks " + std::to_string(p.tasks);
+  if (p.channel_block < 1 || p.channel_blocks * p.channel_block < s.c || (p.channel_blocks - 1) * p.channel_block >= s.c)
+    return "channel blocks " + std::to_string(p.channel_blocks) + " x " + std::to_string(p.channel_block);
+  if (s.layout == Layout::NCHW && p.channel_blocks != 1) return "NCHW channel blocks";
+  const bool nchw = s.layout == Layout::NCHW, forward = pass == PoolPass::kForward;
+  const int64_t units = (nchw ? (forward ? s.n * s.c * s.oh : s.n * s.c) : (forward ? s.n * s.oh : s.n)) * p.channel_blocks;
+  if (p.units != units) return "units " + std::to_string(p.units) + ", want " + std::to_string(units);
+  const int64_t share = s.mode == PoolMode::Avg && !forward ? (nchw ? s.ow : p.channel_block) : 0;
+  if (p.workspace_bytes != share * int64_t(sizeof(T)) * p.threads) return "workspace " + std::to_string(p.workspace_bytes);
+  return "";
+}
+
 template <class T>
 void check_pool(const char* isa, const char* dtype, const convkit::KernelOps<T>& ops,
                 const std::vector<PreparedPool>& cases, Runners& runners) {
+  // The cases must reach the split paths: several threads, and NHWC channel blocks.
+  int64_t threaded_plans = 0, blocked_forward = 0, blocked_backward = 0;
   for (const PreparedPool& p : cases) {
     const PoolShape& s = p.c.shape;
     const std::vector<T> x = convert<T>(p.x), dy = convert<T>(p.dy);
@@ -295,20 +328,34 @@ void check_pool(const char* isa, const char* dtype, const convkit::KernelOps<T>&
       const std::string where = std::string(isa) + " " + dtype + " " + runner_name + " " + describe(s);
       std::vector<T> y(size_t(s.y_size()), T(777));
       std::vector<int32_t> argmax(size_t(s.y_size()), -7);
-      ops.pool2d_forward(s, x.data(), y.data(), argmax.data(), *runner);
+      const PoolPlan forward = ops.pool2d_plan(s, PoolPass::kForward, runner->num_threads());
+      const PoolPlan backward = ops.pool2d_plan(s, PoolPass::kBackward, runner->num_threads());
+      for (const PoolPlan* plan : {&forward, &backward}) {
+        const std::string problem = plan_problem<T>(*plan, s, plan->pass, runner->num_threads());
+        check(problem.empty(), "plan " + problem + " " + where);
+        threaded_plans += plan->threads > 1;
+      }
+      blocked_forward += forward.channel_blocks > 1;
+      blocked_backward += backward.channel_blocks > 1;
+      ops.pool2d_forward(forward, x.data(), y.data(), argmax.data(), *runner);
       compare("forward y " + where, y, p.ref.y, rel, s.mode == PoolMode::Avg ? &p.ref.scale : nullptr);
       if (s.mode == PoolMode::Max) {
         check(argmax == p.ref.argmax, "forward argmax " + where);
         std::vector<T> y_alone(size_t(s.y_size()), T(777));
-        ops.pool2d_forward(s, x.data(), y_alone.data(), nullptr, *runner);
+        ops.pool2d_forward(forward, x.data(), y_alone.data(), nullptr, *runner);
         compare("forward y without argmax " + where, y_alone, p.ref.y, 0.0);
       }
       // Backward reads the reference argmax, so it is checked on its own.
       std::vector<T> dx(size_t(s.x_size()), T(999));
-      ops.pool2d_backward(s, dy.data(), s.mode == PoolMode::Max ? p.ref.argmax.data() : nullptr, dx.data(), *runner);
+      ops.pool2d_backward(backward, dy.data(), s.mode == PoolMode::Max ? p.ref.argmax.data() : nullptr, dx.data(),
+                          *runner);
       compare("backward dx " + where, dx, p.dx, std::is_same<T, double>::value ? 1e-12 : 1e-5, &p.dx_scale);
     }
   }
+  const bool reduced = std::getenv("CONVKIT_TEST_CASES") != nullptr;  // a spread subset may miss them
+  check(reduced || threaded_plans > 0, std::string("no case planned on several threads: ") + isa);
+  check(reduced || blocked_forward > 0, std::string("no NHWC forward case cut channels into blocks: ") + isa);
+  check(reduced || blocked_backward > 0, std::string("no NHWC backward case cut channels into blocks: ") + isa);
 }
 
 // A corrupt argmax must raise ERR_ARG and write nothing outside dx.
@@ -327,7 +374,8 @@ void check_bad_argmax(const char* isa, const char* dtype, const convkit::KernelO
                                   std::to_string(bad_index) + " " + describe(s);
         std::string code = "none";
         try {
-          ops.pool2d_backward(s, dy.data(), argmax.data(), buffer.data() + guard, *runner);
+          const PoolPlan plan = ops.pool2d_plan(s, PoolPass::kBackward, runner->num_threads());
+          ops.pool2d_backward(plan, dy.data(), argmax.data(), buffer.data() + guard, *runner);
         } catch (const convkit::Error& e) {
           code = e.code();
         }
@@ -342,12 +390,65 @@ void check_bad_argmax(const char* isa, const char* dtype, const convkit::KernelO
     std::vector<T> dy(size_t(s.y_size()), T(1)), dx(size_t(s.x_size()));
     std::string code = "none";
     try {
-      ops.pool2d_backward(s, dy.data(), nullptr, dx.data(), *runner);
+      ops.pool2d_backward(ops.pool2d_plan(s, PoolPass::kBackward, runner->num_threads()), dy.data(), nullptr, dx.data(),
+                          *runner);
     } catch (const convkit::Error& e) {
       code = e.code();
     }
     check(code == "ERR_ARG", std::string("missing argmax raised ") + code + " on " + isa + " " + runner_name);
   }
+}
+
+// A plan for the other pass is a caller's bug: ERR_INTERNAL, with nothing written.
+template <class T>
+void check_wrong_pass(const char* isa, const char* dtype, const convkit::KernelOps<T>& ops, Runners& runners) {
+  for (Layout layout : {Layout::NHWC, Layout::NCHW})
+    for (PoolMode mode : {PoolMode::Max, PoolMode::Avg})
+      for (const auto& named : runners.all()) {
+        const char* runner_name = named.first;
+        convkit::Runner* runner = named.second;  // not a structured binding: the lambdas below use it
+        const PoolShape s = make_shape(layout, mode, 2, 3, 5, 6, 2, 2, 2, 2, 0, 0, false, true);
+        const std::string where = std::string(isa) + " " + dtype + " " + runner_name + " " + describe(s);
+        std::vector<T> x(size_t(s.x_size()), T(1)), y(size_t(s.y_size()), T(-3)), dx(size_t(s.x_size()), T(-3));
+        std::vector<int32_t> argmax(size_t(s.y_size()), 0);
+        auto code_of = [](auto&& call) -> std::string {
+          try {
+            call();
+          } catch (const convkit::Error& e) {
+            return e.code();
+          }
+          return "none";
+        };
+        const PoolPlan forward = ops.pool2d_plan(s, PoolPass::kForward, runner->num_threads());
+        const PoolPlan backward = ops.pool2d_plan(s, PoolPass::kBackward, runner->num_threads());
+        const std::string forward_code =
+            code_of([&] { ops.pool2d_forward(backward, x.data(), y.data(), argmax.data(), *runner); });
+        const std::string backward_code =
+            code_of([&] { ops.pool2d_backward(forward, y.data(), argmax.data(), dx.data(), *runner); });
+        check(forward_code == "ERR_INTERNAL", "forward with a backward plan raised " + forward_code + ": " + where);
+        check(backward_code == "ERR_INTERNAL", "backward with a forward plan raised " + backward_code + ": " + where);
+        bool untouched = true;
+        for (T v : y) untouched = untouched && v == T(-3);
+        for (T v : dx) untouched = untouched && v == T(-3);
+        check(untouched, "a refused plan wrote output: " + where);
+      }
+}
+
+// Plans on pools of up to 256 threads (no execution): many channels and a single image make
+// NHWC cut channels into many blocks, where a block size rounded up must not leave an empty or
+// negative last block (4289 channels in 67 blocks of 65 would end past c).
+void check_plan_splits() {
+  for (int64_t c : {int64_t(1), int64_t(130), int64_t(520), int64_t(4160), int64_t(4225), int64_t(4289), int64_t(20000)})
+    for (Layout layout : {Layout::NHWC, Layout::NCHW})
+      for (PoolMode mode : {PoolMode::Max, PoolMode::Avg})
+        for (int threads = 1; threads <= 256; ++threads) {
+          const PoolShape s = make_shape(layout, mode, 1, c, 3, 3, 3, 3, 1, 1, 0, 0, false, true);
+          for (PoolPass pass : {PoolPass::kForward, PoolPass::kBackward}) {
+            const PoolPlan plan = convkit::plan_pool2d(s, pass, threads, int64_t(sizeof(float)));
+            const std::string problem = plan_problem<float>(plan, s, pass, threads);
+            check(problem.empty(), "plan " + problem + " on " + std::to_string(threads) + " threads " + describe(s));
+          }
+        }
 }
 
 struct PreparedPad {
@@ -405,6 +506,8 @@ int main() {
                         "pool_out_size L" + std::to_string(L) + " k" + std::to_string(k) + " p" + std::to_string(p) +
                             " s" + std::to_string(s) + (ceil_mode ? " ceil" : ""));
   end_group("pool_out_size vs reference");
+  check_plan_splits();
+  end_group("plans on 1-256 threads");
 
   std::vector<PreparedPool> prepared;
   for (const PoolCase& c : spread_subset(pool_cases())) {
@@ -433,6 +536,9 @@ int main() {
     check_bad_argmax(isa.c_str(), "f32", table->f32, runners);
     check_bad_argmax(isa.c_str(), "f64", table->f64, runners);
     end_group(isa + " bad argmax");
+    check_wrong_pass(isa.c_str(), "f32", table->f32, runners);
+    check_wrong_pass(isa.c_str(), "f64", table->f64, runners);
+    end_group(isa + " plan of the wrong pass");
     check_pad(isa.c_str(), "f32", table->f32, pads, runners);
     check_pad(isa.c_str(), "f64", table->f64, pads, runners);
     end_group(isa + " zero_pad");

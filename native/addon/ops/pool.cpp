@@ -29,7 +29,8 @@ std::unique_ptr<Job> parse_pool2d_forward(const Napi::CallbackInfo& info, Pinned
   require_disjoint(y, "y", {{&x, "x"}});
   return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
     using T = decltype(zero);
-    ops.pool2d_forward(s, as<T>(x), as<T>(y), argmax.present ? as<int32_t>(argmax) : nullptr, r);
+    const PoolPlan plan = ops.pool2d_plan(s, PoolPass::kForward, r.num_threads());
+    ops.pool2d_forward(plan, as<T>(x), as<T>(y), argmax.present ? as<int32_t>(argmax) : nullptr, r);
   });
 }
 
@@ -50,7 +51,8 @@ std::unique_ptr<Job> parse_pool2d_backward(const Napi::CallbackInfo& info, Pinne
   require_disjoint(dx, "dx", {{&dy, "dy"}, {&argmax, "argmax"}});
   return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
     using T = decltype(zero);
-    ops.pool2d_backward(s, as<T>(dy), s.mode == PoolMode::Max ? as<int32_t>(argmax) : nullptr, as<T>(dx), r);
+    const PoolPlan plan = ops.pool2d_plan(s, PoolPass::kBackward, r.num_threads());
+    ops.pool2d_backward(plan, as<T>(dy), s.mode == PoolMode::Max ? as<int32_t>(argmax) : nullptr, as<T>(dx), r);
   });
 }
 

@@ -19,5 +19,7 @@ constexpr int kDirectFilterAccumulators = 24;
 // Output pixels the depthwise kernel computes at once, in vectors of channels each.
 constexpr int kDepthwisePixels = 8;
 constexpr int64_t kDepthwisePixelVectors = 2;
+// Pooling keeps a chunk of this many bytes of outputs in registers across a window: 4 zmm.
+constexpr int64_t kPoolChunkBytes = 256;
 }  // namespace avx512
 }  // namespace convkit

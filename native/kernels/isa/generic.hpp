@@ -19,5 +19,7 @@ constexpr int kDirectFilterAccumulators = 12;
 // Output pixels the depthwise kernel computes at once, in vectors of channels each.
 constexpr int kDepthwisePixels = 4;
 constexpr int64_t kDepthwisePixelVectors = 1;
+// Pooling keeps a chunk of this many bytes of outputs in registers across a window: 8 xmm.
+constexpr int64_t kPoolChunkBytes = 128;
 }  // namespace generic
 }  // namespace convkit

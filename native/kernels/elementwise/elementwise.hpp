@@ -1,12 +1,24 @@
 // Element-wise work of the nn layers and optimisers: cheap per element, so it is memory bound
 // and only split across threads for large tensors.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "common.hpp"
+#include "isa/config.hpp"
+#include "parallel.hpp"
+
+namespace convkit {
+namespace CONVKIT_ISA {
 
 // Runs fn(begin, end) over [0, n) in chunks, on several threads once n is large.
 template <class F>
 void for_element_chunks(int64_t n, Runner& runner, F&& fn) {
-  constexpr int64_t kChunk = int64_t(1) << 14;
+  constexpr int64_t kChunk = kElementwiseChunk;
   with_sized_runner(runner, double(n), [&](Runner& r) {
-    parallel_for(r, ceil_div(n, kChunk), [&](int64_t task, int) { fn(task * kChunk, std::min(n, (task + 1) * kChunk)); });
+    parallel_for(r, (n + kChunk - 1) / kChunk, [&](int64_t task, int) { fn(task * kChunk, std::min(n, (task + 1) * kChunk)); });
   });
 }
 
@@ -44,3 +56,6 @@ void adam(const AdamStep& a, T* p, const T* g, T* m, T* v, int64_t n, Runner& r)
     }
   });
 }
+
+}  // namespace CONVKIT_ISA
+}  // namespace convkit

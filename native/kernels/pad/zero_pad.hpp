@@ -1,15 +1,18 @@
 // Zero padding of the two spatial dimensions. Both layouts are rows of "pixels": NCHW has n*c
 // planes of 1-element pixels, NHWC has n planes of c-element pixels; every output row is then
 // a memset / memcpy / memset.
-// Included once per ISA inside `namespace convkit::CONVKIT_ISA` (see kernel_table.hpp).
+#pragma once
 
-namespace pad_detail {
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 
-// Below this many output elements a call runs as one task, inline.
-constexpr int64_t kMinParallelElements = int64_t(1) << 16;
-constexpr int64_t kTasksPerThread = 4;
+#include "common.hpp"
+#include "isa/config.hpp"
+#include "parallel.hpp"
 
-}  // namespace pad_detail
+namespace convkit {
+namespace CONVKIT_ISA {
 
 template <class T>
 void zero_pad(const PadShape& s, const T* x, T* y, Runner& r) {
@@ -24,8 +27,8 @@ void zero_pad(const PadShape& s, const T* x, T* y, Runner& r) {
   const int64_t rows = planes * out_h;
 
   int64_t tasks = 1;
-  if (r.num_threads() > 1 && rows * out_row >= pad_detail::kMinParallelElements)
-    tasks = std::min<int64_t>(rows, r.num_threads() * pad_detail::kTasksPerThread);
+  if (r.num_threads() > 1 && rows * out_row >= kPadMinParallelElements)
+    tasks = std::min<int64_t>(rows, r.num_threads() * kTasksPerThread);
   parallel_for(r, tasks, [&](int64_t task, int) {
     const int64_t first = rows * task / tasks, end = rows * (task + 1) / tasks;
     for (int64_t row = first; row < end; ++row) {
@@ -41,3 +44,6 @@ void zero_pad(const PadShape& s, const T* x, T* y, Runner& r) {
     }
   });
 }
+
+}  // namespace CONVKIT_ISA
+}  // namespace convkit
