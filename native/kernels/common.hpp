@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "../generated/boundary.hpp"
+#include "parallel.hpp"
 
 namespace convkit {
 
@@ -160,11 +161,8 @@ class SerialView : public Runner {
   Runner& base_;
 };
 
-// Work (in multiply-adds or element visits) below which a call runs on the calling thread.
-constexpr double kSerialWork = 1 << 19;
-
 // Calls fn(runner) with `runner`, or with a serial view of it when the call's work is too small
-// to split across threads.
+// to split across threads (kSerialWork, parallel.hpp).
 template <class F>
 void with_sized_runner(Runner& runner, double work, F&& fn) {
   if (runner.num_threads() > 1 && work < kSerialWork) {

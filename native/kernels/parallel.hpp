@@ -1,11 +1,17 @@
-// When the memory-bound kernels (pooling, zero padding, element-wise ops) split a call across
-// threads, and into how many pieces. ISA-neutral constants: the same split on every ISA keeps
-// per-thread results reproducible whichever table runs.
+// When the kernels split a call across threads, and into how many pieces: every threshold of the
+// thread split in one place. ISA-neutral constants: the same split on every ISA keeps per-thread
+// results reproducible whichever table runs. (Tile and block sizes, which do depend on the ISA,
+// are in isa/<isa>.hpp and gemm/blocking.hpp.)
 #pragma once
 
 #include <cstdint>
 
 namespace convkit {
+
+// Convolutions, GEMMs and element-wise ops: below this much work (multiply-adds or element
+// visits) a call runs on the calling thread (with_sized_runner, conv2d_plan); waking the pool
+// would cost more than it saves.
+constexpr double kSerialWork = 1 << 19;
 
 // Several tasks per thread: the pool splits tasks statically, so smaller pieces even out units of
 // uneven cost (edge rows, clipped windows) between threads.
