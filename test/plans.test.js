@@ -73,6 +73,10 @@ describe('conv2dPlan: one case per algorithm, path and values', function () {
           assert.strictEqual(plan.dtype, dtype);
           assert.strictEqual(plan[pass].algorithm, algorithm, `${threads} threads: plan chose ${plan[pass].algorithm}`);
           assert.ok(plan[pass].threads === 1 || plan[pass].threads === threads, `threads ${plan[pass].threads}`);
+          for (const p of ['forward', 'backwardInput', 'backwardFilter']) {
+            const bytes = plan[p].workspaceBytes;
+            assert.ok(Number.isSafeInteger(bytes) && bytes >= 0, `${threads} threads: ${p} workspaceBytes ${bytes}`);
+          }
           const label = `${threads} threads`;
           if (pass === 'forward') assertAllClose(convkit.conv2d(x, wt, null, options).data, ref.data, tolerance, `${label} y`);
           if (pass === 'backwardInput') assertAllClose(convkit.conv2dBackwardInput(dy, wt, s.x, options).data, grads.dx, tolerance, `${label} dx`);
@@ -81,6 +85,23 @@ describe('conv2dPlan: one case per algorithm, path and values', function () {
       });
     }
   }
+
+  it('workspaceBytes: within the memory limit, and per-thread partials grow it on 2 threads', function () {
+    // A 3x3 NHWC layer's dw: every thread sums into its own partial dw and packs its own tiles
+    // (native/kernels/conv/backward_filter.hpp), so a second thread adds at least one dw.
+    const x = convkit.tensor(new Float32Array(8 * 32 * 32 * 64), [8, 32, 32, 64]);
+    const w = convkit.tensor(new Float32Array(3 * 3 * 64 * 64), [3, 3, 64, 64]);
+    const options = { padding: 1 };
+    convkit.setNumThreads(1);
+    const one = convkit.conv2dPlan(x, w, options).backwardFilter;
+    convkit.setNumThreads(2);
+    const two = convkit.conv2dPlan(x, w, options).backwardFilter;
+    assert.strictEqual(one.algorithm, 'filter_gemm_nhwc');
+    assert.strictEqual(two.algorithm, 'filter_gemm_nhwc');
+    assert.strictEqual(two.threads, 2);
+    assert.ok(one.workspaceBytes > 0 && two.workspaceBytes < convkit.getMemoryLimit(), `${one.workspaceBytes}, ${two.workspaceBytes}`);
+    assert.ok(two.workspaceBytes >= one.workspaceBytes + w.data.byteLength, `1 thread ${one.workspaceBytes}, 2 threads ${two.workspaceBytes}`);
+  });
 
   it('checks its arguments like the ops', function () {
     const x = convkit.tensor(new Float32Array(2 * 8 * 8 * 3), [2, 8, 8, 3]);

@@ -214,6 +214,14 @@ export type Conv2dPass = 'forward' | 'backwardInput' | 'backwardFilter';
 export interface Conv2dPassPlan {
   algorithm: string;
   threads: number;
+  /**
+   * Bytes of scratch memory the pass needs besides its inputs and outputs: the kernels' packed
+   * weights, tiles and per-thread buffers, as many as `threads` threads request. An upper bound:
+   * it counts packing the weights (skipped for PackedConv2dWeights), the bias gradient's buffers
+   * (skipped without a bias) and the exact-padding repair (which runs only next to non-finite
+   * values). No single buffer may exceed setMemoryLimit; the total may, when spread over threads.
+   */
+  workspaceBytes: number;
 }
 
 export interface Conv2dPlan extends Record<Conv2dPass, Conv2dPassPlan> {

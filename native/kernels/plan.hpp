@@ -43,6 +43,14 @@ struct ConvPlan {
   // Threads the op runs on: 1 means on a SerialView of the runner (too little work to split),
   // else the runner's own thread count.
   int threads = 1;
+  // Bytes of scratch the call needs from its runner: the sum, over every (thread, slot) buffer
+  // the call requests (per-thread ones on the threads that run a task, and the shared one), of
+  // the largest request made to it; what a fresh runner holds after the call. An upper bound
+  // where the need depends on the arguments or the data: it counts packing the weights (none
+  // when the caller passes packed ones), the bias gradient's partials (none without db), and
+  // the padding repair whenever the shape has border pixels (it runs only next to non-finite
+  // values). kSaturated if it does not fit in int64 (the call then fails with ERR_TOO_LARGE).
+  int64_t workspace_bytes = 0;
   const char* isa = "";   // KernelTable::isa of the table that planned
   int element_bytes = 0;  // 4 (float) or 8 (double)
 };

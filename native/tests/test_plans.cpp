@@ -1,11 +1,14 @@
 // One case per conv algorithm: the plan of every kernel table this CPU runs must choose the
 // algorithm the case is meant to cover (ConvPlan::algorithm), and executing that plan must give
-// the reference's numbers, in float and double, on 1 and 2 threads. Then plans that a table
+// the reference's numbers, in float and double, on 1 and 2 threads; the scratch the call asks
+// for must be what the plan reports (ConvPlan::workspace_bytes). Then plans that a table
 // cannot run (another table's or element type's, another pass's, an algorithm the shape does not
 // allow, another thread count) must throw ERR_INTERNAL rather than compute anything.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -28,7 +31,8 @@ struct Case {
 };
 
 // Most shapes have enough work (kSerialWork) for a 2-thread plan to use both threads; the last
-// and the im2col ones do not, and run serially.
+// and the im2col ones do not, and run serially. The last has a single image and group: one task
+// for the direct kernel's planes, which only thread 0 requests.
 const std::vector<Case> kCases = {
     {"direct", ConvPass::kForward, Layout::NHWC, 4, 3, 24, 24, 6, 5, 1, 0, 1, 1},
     {"direct", ConvPass::kForward, Layout::NCHW, 4, 3, 24, 24, 6, 5, 1, 2, 1, 1},
@@ -51,6 +55,7 @@ const std::vector<Case> kCases = {
     {"filter_gemm_nhwc", ConvPass::kBackwardFilter, Layout::NHWC, 2, 8, 16, 16, 24, 3, 1, 1, 1, 1},
     {"filter_gemm_nchw", ConvPass::kBackwardFilter, Layout::NCHW, 2, 8, 16, 16, 24, 3, 1, 1, 1, 1},
     {"gemm_nhwc_band", ConvPass::kForward, Layout::NHWC, 1, 8, 4, 4, 24, 3, 1, 1, 1, 1},  // tiny: serial
+    {"direct", ConvPass::kForward, Layout::NHWC, 1, 3, 64, 64, 6, 5, 1, 2, 1, 1},
 };
 
 ConvShape shape_of(const Case& t) {
@@ -73,6 +78,38 @@ std::string describe(const Case& t) {
                 (long long)t.pad, (long long)t.dilation, (long long)t.groups);
   return buf;
 }
+
+// Forwards to `base`, recording per (thread, slot) buffer the largest request: the scratch a
+// fresh runner holds after the call.
+class RecordingRunner : public Runner {
+ public:
+  explicit RecordingRunner(Runner& base) : base_(base) {}
+  int num_threads() const override { return base_.num_threads(); }
+  void run(int64_t ntasks, void (*fn)(void*, int64_t, int), void* ctx) override { base_.run(ntasks, fn, ctx); }
+  void* scratch(int thread, int slot, size_t bytes) override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (thread >= 0 && thread <= kMaxRunnerThreads && slot >= 0 && slot < kSlots) {
+        size_t& largest = largest_[size_t(thread) * kSlots + size_t(slot)];
+        largest = std::max(largest, bytes);
+      } else {
+        bad_index_ = true;
+      }
+    }
+    return base_.scratch(thread, slot, bytes);
+  }
+  int64_t bytes() const {
+    int64_t total = 0;
+    for (size_t b : largest_) total += int64_t(b);
+    return bad_index_ ? -1 : total;
+  }
+
+ private:
+  Runner& base_;
+  std::mutex mutex_;
+  std::vector<size_t> largest_ = std::vector<size_t>(size_t(kMaxRunnerThreads + 1) * kSlots, 0);
+  bool bad_index_ = false;
+};
 
 // The rounding bound of a sum grows with its number of terms.
 template <class T>
@@ -99,20 +136,43 @@ void check_case(const KernelOps<T>& ops, const Case& t, Runner& runner, const st
   const auto x = random(s.x_size()), w = random(s.w_size()), b = random(s.cout), dy = random(s.y_size());
   const test::Reference ref = test::reference(s, x, w, b, dy);
   const std::vector<T> xt(x.begin(), x.end()), wt(w.begin(), w.end()), bt(b.begin(), b.end()), dyt(dy.begin(), dy.end());
+  std::vector<T> y(size_t(s.y_size()), T(7)), dx(size_t(s.x_size()), T(7));
+  std::vector<T> dw(size_t(s.w_size()), T(7)), db(size_t(s.cout), T(7));
+  // Runs the plan on `r` with weights `wv` and output gradient `dyv`.
+  auto execute = [&](Runner& r, const std::vector<T>& wv, const std::vector<T>& dyv) {
+    if (t.pass == ConvPass::kForward)
+      ops.conv2d_forward(plan, xt.data(), wv.data(), nullptr, bt.data(), y.data(), r);
+    else if (t.pass == ConvPass::kBackwardInput)
+      ops.conv2d_backward_input(plan, dyv.data(), wv.data(), dx.data(), r);
+    else
+      ops.conv2d_backward_filter(plan, dyv.data(), xt.data(), dw.data(), db.data(), r);
+  };
+  RecordingRunner finite(runner);
+  execute(finite, wt, dyt);
   if (t.pass == ConvPass::kForward) {
-    std::vector<T> y(size_t(s.y_size()), T(7));
-    ops.conv2d_forward(plan, xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner);
     compare(label + " y", y, ref.y, tolerance<T>(s.cin_per_group() * s.kh * s.kw + 1));
   } else if (t.pass == ConvPass::kBackwardInput) {
-    std::vector<T> dx(size_t(s.x_size()), T(7));
-    ops.conv2d_backward_input(plan, dyt.data(), wt.data(), dx.data(), runner);
     compare(label + " dx", dx, ref.dx, tolerance<T>(s.cout_per_group() * s.kh * s.kw));
   } else {
-    std::vector<T> dw(size_t(s.w_size()), T(7)), db(size_t(s.cout), T(7));
-    ops.conv2d_backward_filter(plan, dyt.data(), xt.data(), dw.data(), db.data(), runner);
     compare(label + " dw", dw, ref.dw, tolerance<T>(s.n * s.oh * s.ow));
     compare(label + " db", db, ref.db, tolerance<T>(s.n * s.oh * s.ow));
   }
+  // workspace_bytes bounds the call, and is what it requests when the padding repair runs too:
+  // NaN weights (dY for dw) make every output NaN, which the repair scans for.
+  check(plan.workspace_bytes > 0 || plan.algorithm == ConvAlgorithm::kDepthwise,
+        label + ": workspace_bytes " + std::to_string(plan.workspace_bytes));
+  check(finite.bytes() >= 0 && finite.bytes() <= plan.workspace_bytes,
+        label + ": finite data requested " + std::to_string(finite.bytes()) + " bytes, the plan says " +
+            std::to_string(plan.workspace_bytes));
+  const std::vector<T> nan_w(wt.size(), std::numeric_limits<T>::quiet_NaN());
+  const std::vector<T> nan_dy(dyt.size(), std::numeric_limits<T>::quiet_NaN());
+  RecordingRunner repaired(runner);
+  if (t.pass == ConvPass::kBackwardFilter)
+    execute(repaired, wt, nan_dy);
+  else
+    execute(repaired, nan_w, dyt);
+  check(repaired.bytes() == plan.workspace_bytes, label + ": NaN data requested " + std::to_string(repaired.bytes()) +
+                                                      " bytes, the plan says " + std::to_string(plan.workspace_bytes));
 }
 
 // Runs fn and expects it to throw convkit::Error with ERR_INTERNAL.

@@ -118,7 +118,7 @@ std::unique_ptr<Job> parse_conv2d_backward_filter(const Napi::CallbackInfo& info
 
 // conv2dPlan(w, params): the plan of each pass for this shape, w's dtype, the active ISA and the
 // pool's current thread count, as { forward, backwardInput, backwardFilter }, each
-// { algorithm, threads }. What the ops would run, for tests, the benchmark and users' debugging.
+// { algorithm, threads, workspaceBytes }. What the ops would run, for tests, the benchmark and users' debugging.
 Napi::Value conv2d_plan(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     require_args(info, 2, "conv2dPlan");
@@ -136,6 +136,7 @@ Napi::Value conv2d_plan(const Napi::CallbackInfo& info) {
       Napi::Object entry = Napi::Object::New(info.Env());
       entry.Set("algorithm", conv_algorithm_name(plan.algorithm));
       entry.Set("threads", plan.threads);
+      entry.Set("workspaceBytes", Napi::Number::New(info.Env(), double(plan.workspace_bytes)));
       plans.Set(name, entry);
     }
     return plans;

@@ -22,11 +22,17 @@ namespace CONVKIT_ISA {
 // its contributions in the same order whatever the thread count.
 inline int64_t col2im_band_rows(const ConvShape& s) { return (s.kh - 1) * s.dilation_h / s.stride_h + 1; }
 
+// Bands per image in phase 0 (the even ones) or 1 (the odd ones); a phase has n times as many
+// tasks.
+inline int64_t col2im_phase_bands(const ConvShape& s, int64_t phase) {
+  return (ceil_div(s.oh, col2im_band_rows(s)) - phase + 1) / 2;
+}
+
 template <class F>
 void for_each_band_two_phase(Runner& r, const ConvShape& s, F&& band_fn) {
-  const int64_t rows = col2im_band_rows(s), bands = ceil_div(s.oh, rows);
+  const int64_t rows = col2im_band_rows(s);
   for (int64_t phase = 0; phase < 2; ++phase) {
-    const int64_t per_image = (bands - phase + 1) / 2;
+    const int64_t per_image = col2im_phase_bands(s, phase);
     if (per_image <= 0) continue;
     parallel_for(r, s.n * per_image, [&](int64_t task, int thread) {
       const int64_t n = task / per_image, band = phase + 2 * (task % per_image);
@@ -57,6 +63,13 @@ struct Partials {
   T* db;
   int64_t w_size, b_size;
   int64_t transposed_rows = 0;
+
+  // The partials' workspace: one task per thread zeroes them, so every thread requests them
+  // (thread 0 only when transposed); the bias partials count as if db were requested.
+  static void add_to(int64_t w_size, int64_t b_size, bool transposed, WorkspaceTally& tally) {
+    tally.per_thread(kPartialW, elements_bytes<T>(w_size), tally.threads(), !transposed);
+    tally.per_thread(kPartialB, elements_bytes<T>(b_size), tally.threads(), true);
+  }
 
   T* weights(int thread) {
     return thread == 0 && transposed_rows == 0 ? dw : scratch_of<T>(r, thread, kPartialW, w_size);

@@ -10,6 +10,7 @@
 #include "conv/backward_input.hpp"
 #include "conv/geometry.hpp"
 #include "conv/nhwc_band.hpp"
+#include "conv/plan_workspace.hpp"
 #include "gemm/blocking.hpp"
 #include "isa/config.hpp"
 #include "plan.hpp"
@@ -106,6 +107,7 @@ ConvPlan conv2d_plan(const ConvShape& s, ConvPass pass, int threads) {
     default:
       throw_unexecutable_plan(plan, "an unknown pass");
   }
+  plan.workspace_bytes = conv2d_workspace_bytes<T>(plan);
   return plan;
 }
 

@@ -105,11 +105,24 @@ void depthwise_forward(const ConvShape& s, const T* x, const T* w, const T* b, T
   });
 }
 
+// The depthwise dx: NHWC with one output channel per input and stride 1 runs the forward kernel
+// on the flipped weights (shared); the other cases scatter or gather without scratch.
+template <class T>
+struct DepthwiseBackwardInputWorkspace {
+  bool as_forward;
+  int64_t flipped;
+  explicit DepthwiseBackwardInputWorkspace(const ConvShape& s)
+      : as_forward(s.layout == Layout::NHWC && s.cout == s.c && s.stride_h == 1 && s.stride_w == 1),
+        flipped(as_forward ? saturating_product({s.kh * s.kw, s.c}) : 0) {}
+  void add_to(WorkspaceTally& tally) const { tally.shared(kPackedWeights, elements_bytes<T>(flipped)); }
+};
+
 template <class T>
 void depthwise_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, Runner& r) {
   const int64_t m = s.cout / s.c, khw = s.kh * s.kw;
-  if (s.layout == Layout::NHWC && m == 1 && s.stride_h == 1 && s.stride_w == 1) {
-    T* flipped = scratch_of<T>(r, r.num_threads(), kPackedWeights, {khw, s.c});
+  const DepthwiseBackwardInputWorkspace<T> ws(s);
+  if (ws.as_forward) {
+    T* flipped = scratch_of<T>(r, r.num_threads(), kPackedWeights, ws.flipped);
     for (int64_t tap = 0; tap < khw; ++tap) std::memcpy(flipped + tap * s.c, w + (khw - 1 - tap) * s.c, s.c * sizeof(T));
     depthwise_nhwc(backward_input_geometry(s), dy, flipped, static_cast<const T*>(nullptr), dx, r);
     return;

@@ -137,6 +137,21 @@ void with_direct_block(int vectors, int64_t block, F&& fn) {
     with_block(std::integral_constant<int, 2>());
 }
 
+// The direct forward and dx: the packed weights of every group (shared), and per task (one image
+// and group) the group's padded input planes on its thread (kTile).
+template <class T>
+struct DirectWorkspace {
+  int64_t tasks, packed, planes;
+  explicit DirectWorkspace(const DirectGeometry& d)
+      : tasks(d.n * d.groups),
+        packed(saturating_product({d.groups, round_up(d.cout_g(), d.cout_block<T>()), d.taps()})),
+        planes(saturating_product({d.cin_g(), d.padded_h(), d.padded_w<T>()})) {}
+  void add_to(WorkspaceTally& tally) const {
+    tally.shared(kPackedWeights, elements_bytes<T>(packed));
+    tally.per_thread(kTile, elements_bytes<T>(planes), tasks);
+  }
+};
+
 // out = conv(in) (+ bias) for the geometry d; `packed` from pack_direct_weights with block
 // d.cout_block<T>().
 template <class T>
@@ -147,9 +162,10 @@ void direct_convolution(const DirectGeometry& d, const T* in, const T* packed, c
   const PlaneStrides out_strides = plane_strides(d.layout, d.cout, d.oh, d.ow);
   const int64_t in_image = d.cin * d.h * d.w, out_image = d.cout * d.oh * d.ow;
   const int vectors = d.vectors<T>();
-  parallel_for(r, d.n * d.groups, [&](int64_t task, int thread) {
+  const DirectWorkspace<T> ws(d);
+  parallel_for(r, ws.tasks, [&](int64_t task, int thread) {
     const int64_t n = task / d.groups, g = task % d.groups;
-    T* planes = scratch_of<T>(r, thread, kTile, {cing, ph, pw});
+    T* planes = scratch_of<T>(r, thread, kTile, ws.planes);
     pad_planes(planes, ph, pw, in + n * in_image + g * cing * in_strides.channel, in_strides, cing, d.h, d.w,
                d.pad_top, d.pad_left);
     for (int64_t b = 0; b < blocks; ++b) {
@@ -175,7 +191,7 @@ template <class T>
 void direct_forward(const ConvShape& s, const T* x, const T* w, const T* b, T* y, Runner& r) {
   const DirectGeometry d = forward_geometry(s);
   const int64_t block = d.cout_block<T>();
-  T* packed = scratch_of<T>(r, r.num_threads(), kPackedWeights, {d.groups, round_up(d.cout_g(), block), d.taps()});
+  T* packed = scratch_of<T>(r, r.num_threads(), kPackedWeights, DirectWorkspace<T>(d).packed);
   pack_direct_weights(packed, d, block, [&](int64_t g, int64_t co, int64_t ci, int64_t ky, int64_t kx) {
     return w[weight_index(s, g, co, ci, ky, kx)];
   });
@@ -187,7 +203,7 @@ template <class T>
 void direct_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, Runner& r) {
   const DirectGeometry d = backward_input_geometry(s);
   const int64_t block = d.cout_block<T>();
-  T* packed = scratch_of<T>(r, r.num_threads(), kPackedWeights, {d.groups, round_up(d.cout_g(), block), d.taps()});
+  T* packed = scratch_of<T>(r, r.num_threads(), kPackedWeights, DirectWorkspace<T>(d).packed);
   pack_direct_weights(packed, d, block, [&](int64_t g, int64_t co, int64_t ci, int64_t ky, int64_t kx) {
     return w[weight_index(s, g, ci, co, s.kh - 1 - ky, s.kw - 1 - kx)];
   });
@@ -225,51 +241,86 @@ void direct_filter_block(const T* planes, const int64_t* tap_offset, int64_t tap
     for (int v = 0; v < CV; ++v) std::memcpy(acc_out + (t * CV + v) * L, &acc[t][v], sizeof(Vec<T>));
 }
 
-// Calls fn(CV, TB): CV, the channel vectors, the smallest power of two that holds the group's
-// channels; TB, the taps per block, the budget's full or two-thirds or half share, whichever
-// wastes least on the last block (a block always computes TB taps: 25 taps as 24 + 1 would
-// cost 48, as 16 + 9 costs 32).
+// The direct dw's register block: CV, the channel vectors, the smallest power of two that holds
+// the group's channels (0 beyond 8, which direct_fits never sends here); TB, the taps per
+// block, the budget's full or two-thirds or half share, whichever wastes least on the last block
+// (a block always computes TB taps: 25 taps as 24 + 1 would cost 48, as 16 + 9 costs 32).
+struct FilterBlock {
+  int cv, tb;
+};
+
+constexpr int filter_block_full(int cv) { return std::max(1, kDirectFilterAccumulators / cv); }
+constexpr int filter_block_two_thirds(int cv) { return std::max(1, filter_block_full(cv) * 2 / 3); }
+constexpr int filter_block_half(int cv) { return std::max(1, filter_block_full(cv) / 2); }
+
+inline FilterBlock filter_block(int64_t channel_vectors, int64_t taps) {
+  const int cv = channel_vectors <= 1 ? 1 : channel_vectors <= 2 ? 2 : channel_vectors <= 4 ? 4 : channel_vectors <= 8 ? 8 : 0;
+  if (cv == 0) return FilterBlock{0, 0};
+  const int full = filter_block_full(cv), two_thirds = filter_block_two_thirds(cv), half = filter_block_half(cv);
+  // Cost per pixel: TB FMAs per block plus about two for the block's own loads and loop.
+  auto cost = [&](int64_t tb) { return ceil_div(taps, tb) * (tb + 2); };
+  if (cost(full) <= std::min(cost(two_thirds), cost(half))) return FilterBlock{cv, full};
+  return FilterBlock{cv, cost(two_thirds) <= cost(half) ? two_thirds : half};
+}
+
+// Calls fn(CV, TB) with the block's values as compile-time constants.
 template <class T, class F>
-void with_filter_block(int64_t channel_vectors, int64_t taps, F&& fn) {
-  constexpr int kBudget = kDirectFilterAccumulators;
+void with_filter_block(FilterBlock block, F&& fn) {
   auto call = [&](auto cv) {
     constexpr int CV = decltype(cv)::value;
-    constexpr int kFull = std::max(1, kBudget / CV), kTwoThirds = std::max(1, kFull * 2 / 3), kHalf = std::max(1, kFull / 2);
-    // Cost per pixel: TB FMAs per block plus about two for the block's own loads and loop.
-    auto cost = [&](int64_t tb) { return ceil_div(taps, tb) * (tb + 2); };
-    if (cost(kFull) <= std::min(cost(kTwoThirds), cost(kHalf)))
-      fn(cv, std::integral_constant<int, kFull>());
-    else if (cost(kTwoThirds) <= cost(kHalf))
-      fn(cv, std::integral_constant<int, kTwoThirds>());
+    if (block.tb == filter_block_full(CV))
+      fn(cv, std::integral_constant<int, filter_block_full(CV)>());
+    else if (block.tb == filter_block_two_thirds(CV))
+      fn(cv, std::integral_constant<int, filter_block_two_thirds(CV)>());
     else
-      fn(cv, std::integral_constant<int, kHalf>());
+      fn(cv, std::integral_constant<int, filter_block_half(CV)>());
   };
-  if (channel_vectors <= 1)
-    call(std::integral_constant<int, 1>());
-  else if (channel_vectors <= 2)
-    call(std::integral_constant<int, 2>());
-  else if (channel_vectors <= 4)
-    call(std::integral_constant<int, 4>());
-  else if (channel_vectors <= 8)
-    call(std::integral_constant<int, 8>());
-  else
-    throw_unexecutable_conv("a direct dw with more than 8 channel vectors");
+  switch (block.cv) {
+    case 1: return call(std::integral_constant<int, 1>());
+    case 2: return call(std::integral_constant<int, 2>());
+    case 4: return call(std::integral_constant<int, 4>());
+    case 8: return call(std::integral_constant<int, 8>());
+    default: throw_unexecutable_conv("a direct dw with more than 8 channel vectors");
+  }
   static_assert(kDirectMaxCout <= 8 * kLanes<T>, "CV = 8 must hold every channel of a group");
 }
+
+// The direct dw: a table of tap offsets (shared), the per-thread partials, and per task (one
+// image and group) the padded input planes (kTile) and the transposed dy with TB rows of block
+// sums after it (kPackB) on its thread.
+template <class T>
+struct DirectFilterWorkspace {
+  FilterBlock block;
+  int64_t tasks, tap_table_bytes, planes, row, grads;
+  explicit DirectFilterWorkspace(const DirectGeometry& d)
+      : block(filter_block(ceil_div(d.cout_g(), kLanes<T>), d.taps())),
+        tasks(d.n * d.groups),
+        tap_table_bytes(saturating_product({2, d.taps(), int64_t(sizeof(int64_t))})),
+        planes(saturating_product({d.cin_g(), d.padded_h(), d.padded_w<T>()})),
+        row(block.cv * kLanes<T>),
+        grads(saturating_product({saturating_sum(d.oh * d.ow, block.tb), row})) {}
+  void add_to(const ConvShape& s, WorkspaceTally& tally) const {
+    tally.shared(kPackedWeights, tap_table_bytes);
+    Partials<T>::add_to(s.w_size(), s.cout, false, tally);
+    tally.per_thread(kTile, elements_bytes<T>(planes), tasks);
+    tally.per_thread(kPackB, elements_bytes<T>(grads), tasks);
+  }
+};
 
 template <class T>
 void direct_backward_filter(const ConvShape& s, const T* dy, const T* x, T* dw, T* db, Runner& r) {
   constexpr int64_t L = kLanes<T>;
   const DirectGeometry d = forward_geometry(s);
   const int64_t cing = d.cin_g(), coutg = d.cout_g(), ph = d.padded_h(), pw = d.padded_w<T>();
-  const int64_t channel_vectors = ceil_div(coutg, L), taps = d.taps();
+  const int64_t taps = d.taps();
+  const DirectFilterWorkspace<T> ws(d);
   const PlaneStrides in_strides = plane_strides(d.layout, d.cin, d.h, d.w);
   const PlaneStrides out_strides = plane_strides(d.layout, d.cout, d.oh, d.ow);
   const int64_t in_image = d.cin * d.h * d.w, out_image = d.cout * d.oh * d.ow;
   // Per tap: its offset inside the padded planes relative to a pixel's first input, and where
   // its weights for group 0, channel 0 sit in dw (channels follow `channel_step` apart).
   int64_t* tap_offset = reinterpret_cast<int64_t*>(
-      r.scratch(r.num_threads(), kPackedWeights, checked_bytes(checked_elements({2, taps}), sizeof(int64_t))));
+      r.scratch(r.num_threads(), kPackedWeights, checked_bytes(ws.tap_table_bytes, 1)));
   int64_t* tap_weight = tap_offset + taps;
   for (int64_t ci = 0, t = 0; ci < cing; ++ci)
     for (int64_t ky = 0; ky < d.kh; ++ky)
@@ -280,13 +331,13 @@ void direct_backward_filter(const ConvShape& s, const T* dy, const T* x, T* dw, 
   const int64_t channel_step = weight_index(s, 0, 1, 0, 0, 0), group_step = weight_index(s, 1, 0, 0, 0, 0);
   Partials<T> partials{r, dw, db, s.w_size(), s.cout};
   partials.zero();
-  with_filter_block<T>(channel_vectors, taps, [&](auto cv, auto tb) {
+  with_filter_block<T>(ws.block, [&](auto cv, auto tb) {
     constexpr int CV = decltype(cv)::value, TB = decltype(tb)::value;
     const int64_t row = CV * L;  // one pixel's channels in the transposed dy
-    parallel_for(r, d.n * d.groups, [&](int64_t task, int thread) {
+    parallel_for(r, ws.tasks, [&](int64_t task, int thread) {
       const int64_t n = task / d.groups, g = task % d.groups;
-      T* planes = scratch_of<T>(r, thread, kTile, {cing, ph, pw});
-      T* grads = scratch_of<T>(r, thread, kPackB, {d.oh * d.ow + TB, row});
+      T* planes = scratch_of<T>(r, thread, kTile, ws.planes);
+      T* grads = scratch_of<T>(r, thread, kPackB, ws.grads);
       T* block_sums = grads + d.oh * d.ow * row;  // TB x row
       pad_planes(planes, ph, pw, x + n * in_image + g * cing * in_strides.channel, in_strides, cing, d.h, d.w,
                  d.pad_top, d.pad_left);

@@ -23,6 +23,7 @@
 #include "conv/geometry.hpp"
 #include "gemm/blocking.hpp"
 #include "isa/config.hpp"
+#include "plan.hpp"
 #include "workspace.hpp"
 
 namespace convkit {
@@ -89,6 +90,42 @@ void for_each_border_column(const DirectGeometry& d, const InnerOutputs& inner, 
   for (int64_t ow = inner.col_hi; ow < d.ow; ++ow) fn(ow);
 }
 
+// The repair's workspace, counted whenever the shape has border pixels although it runs only
+// when the data holds non-finite values: the weights as taps (shared) and, per task (an output
+// row) on its thread, one pixel's accumulators (kPackA).
+template <class T>
+struct BorderRepairWorkspace {
+  int64_t taps, accumulators, tasks;
+  explicit BorderRepairWorkspace(const DirectGeometry& d)
+      : taps(InnerOutputs(d).border(d) == 0 ? 0 : saturating_product({d.groups, d.cin_g(), d.kh, d.kw, d.cout_g()})),
+        accumulators(taps == 0 ? 0 : d.cout_g()),
+        tasks(taps == 0 ? 0 : d.n * d.oh) {}
+  void add_to(WorkspaceTally& tally) const {
+    tally.shared(kPackedWeights, elements_bytes<T>(taps));
+    tally.per_thread(kPackA, elements_bytes<T>(accumulators), tasks);
+  }
+};
+
+// The dw repair's, likewise: per task (an input channel of a group) on its thread, the
+// channel's accumulators for every tap and output channel (kPackA).
+template <class T>
+struct FilterRepairWorkspace {
+  int64_t accumulators, tasks;
+  explicit FilterRepairWorkspace(const DirectGeometry& d)
+      : accumulators(InnerOutputs(d).border(d) == 0 ? 0 : saturating_product({d.kh, d.kw, d.cout_g()})),
+        tasks(accumulators == 0 ? 0 : d.groups * d.cin_g()) {}
+  void add_to(WorkspaceTally& tally) const { tally.per_thread(kPackA, elements_bytes<T>(accumulators), tasks); }
+};
+
+// The workspace of the repair after `pass` (none after a dx with stride above 1).
+template <class T>
+void add_repair_workspace(const ConvShape& s, ConvPass pass, WorkspaceTally& tally) {
+  if (pass == ConvPass::kForward) BorderRepairWorkspace<T>(forward_geometry(s)).add_to(tally);
+  if (pass == ConvPass::kBackwardInput && s.stride_h == 1 && s.stride_w == 1)
+    BorderRepairWorkspace<T>(backward_input_geometry(s)).add_to(tally);
+  if (pass == ConvPass::kBackwardFilter) FilterRepairWorkspace<T>(forward_geometry(s)).add_to(tally);
+}
+
 // Makes every border pixel of `out` exact, given that the kernel that wrote it multiplied padding
 // by the weights: with every weight finite, or no NaN in `out`, it already is (the shorter of the
 // two scans decides); else each border pixel holding a NaN gets bias plus the sum over its taps
@@ -105,17 +142,18 @@ void repair_padded_border(const DirectGeometry& d, const T* in, const T* w_raw, 
   const PlaneStrides out_strides = plane_strides(d.layout, d.cout, d.oh, d.ow);
   const int64_t in_image = d.cin * d.h * d.w, out_image = d.cout * d.oh * d.ow;
   const int64_t cing = d.cin_g(), coutg = d.cout_g();
+  const BorderRepairWorkspace<T> ws(d);
   // Weights as [g][ci][kh][kw][co]: a tap's output channels contiguous, whatever the layout.
-  T* taps = scratch_of<T>(r, r.num_threads(), kPackedWeights, d.groups * cing * d.kh * d.kw * coutg);
+  T* taps = scratch_of<T>(r, r.num_threads(), kPackedWeights, ws.taps);
   T* dest = taps;
   for (int64_t g = 0; g < d.groups; ++g)
     for (int64_t ci = 0; ci < cing; ++ci)
       for (int64_t y = 0; y < d.kh; ++y)
         for (int64_t x = 0; x < d.kw; ++x)
           for (int64_t co = 0; co < coutg; ++co) *dest++ = weight(g, co, ci, y, x);
-  parallel_for(r, d.n * d.oh, [&](int64_t task, int thread) {
+  parallel_for(r, ws.tasks, [&](int64_t task, int thread) {
     const int64_t n = task / d.oh, oh = task % d.oh;
-    T* acc = scratch_of<T>(r, thread, kPackA, coutg);
+    T* acc = scratch_of<T>(r, thread, kPackA, ws.accumulators);
     // The kernel rows inside the input are the same for the whole output row.
     int64_t y_lo, y_hi;
     valid_run(oh * d.stride_h - d.pad_top, d.dilation_h, d.kh, d.h, y_lo, y_hi);
@@ -183,11 +221,12 @@ void backward_filter_padding_exact(const ConvShape& s, const T* dy, const T* x, 
   const PlaneStrides in_strides = plane_strides(d.layout, d.cin, d.h, d.w);
   const PlaneStrides out_strides = plane_strides(d.layout, d.cout, d.oh, d.ow);
   const int64_t in_image = d.cin * d.h * d.w, out_image = d.cout * d.oh * d.ow;
-  const int64_t cing = d.cin_g(), coutg = d.cout_g(), taps = d.kh * d.kw;
-  parallel_for(r, d.groups * cing, [&](int64_t task, int thread) {
+  const int64_t cing = d.cin_g(), coutg = d.cout_g();
+  const FilterRepairWorkspace<T> ws(d);
+  parallel_for(r, ws.tasks, [&](int64_t task, int thread) {
     const int64_t g = task / cing, ci = task % cing;
-    T* acc = scratch_of<T>(r, thread, kPackA, taps * coutg);  // [kh][kw][co]
-    std::fill(acc, acc + taps * coutg, T(0));
+    T* acc = scratch_of<T>(r, thread, kPackA, ws.accumulators);  // [kh][kw][co]
+    std::fill(acc, acc + ws.accumulators, T(0));
     for (int64_t n = 0; n < d.n; ++n) {
       const T* plane = x + n * in_image + (g * cing + ci) * in_strides.channel;
       for (int64_t oh = 0; oh < d.oh; ++oh) {

@@ -35,11 +35,19 @@ void pack_gemm_forward_weights(const ConvShape& s, const T* w, T* packed, Runner
   }
 }
 
+// Weights packed during the call (no packed weights from the caller) go to the shared buffer.
+template <class T>
+struct ForwardWeightsWorkspace {
+  int64_t packed;
+  explicit ForwardWeightsWorkspace(const ConvShape& s) : packed(gemm_forward_weights_size<T>(s)) {}
+  void add_to(WorkspaceTally& tally) const { tally.shared(kPackedWeights, elements_bytes<T>(packed)); }
+};
+
 // The packed weights given by the caller, or packed now into scratch.
 template <class T>
 const T* packed_forward_weights(const ConvShape& s, const T* w, const T* prepacked, Runner& r) {
   if (prepacked) return prepacked;
-  T* packed = scratch_of<T>(r, r.num_threads(), kPackedWeights, gemm_forward_weights_size<T>(s));
+  T* packed = scratch_of<T>(r, r.num_threads(), kPackedWeights, ForwardWeightsWorkspace<T>(s).packed);
   pack_gemm_forward_weights(s, w, packed, r);
   return packed;
 }
