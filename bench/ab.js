@@ -99,7 +99,8 @@ function main() {
     }
   }
   fs.rmSync(scratch, { recursive: true, force: true });
-  const a = collect(reports.a), b = collect(reports.b);
+  const a = collect(reports.a),
+    b = collect(reports.b);
   const lines = [
     `A: ${options.a}\nB: ${options.b}\n${options.rounds} alternating rounds, best layout, median of the runs' medians`,
     '',
@@ -110,7 +111,8 @@ function main() {
   for (const key of [...a.keys()].sort()) {
     if (!b.has(key)) continue;
     const [layer, dtype, pass, threads] = key.split('|');
-    const msA = a.get(key) / 1e6, msB = b.get(key) / 1e6;
+    const msA = a.get(key) / 1e6,
+      msB = b.get(key) / 1e6;
     lines.push(`| ${layer} | ${dtype} | ${pass} | ${threads} | ${format(msA)} | ${format(msB)} | ${(msB / msA).toFixed(2)} |`);
     summary.push({ layer, dtype, pass, threads: Number(threads), msA, msB, ratio: msB / msA });
   }

@@ -25,7 +25,11 @@ function convkitImagesPerSecond(layout, threads) {
   const model = lenet5(layout);
   model.train();
   const shape = layout === 'NCHW' ? [BATCH, 1, 28, 28] : [BATCH, 28, 28, 1];
-  const images = convkit.tensor(Float32Array.from({ length: BATCH * 784 }, () => Math.random()), shape, { layout });
+  const images = convkit.tensor(
+    Float32Array.from({ length: BATCH * 784 }, () => Math.random()),
+    shape,
+    { layout },
+  );
   const labels = Int32Array.from({ length: BATCH }, (_, i) => i % 10);
   const criterion = new convkit.nn.CrossEntropyLoss();
   const optimizer = new convkit.optim.Adam(model.parameters(), { lr: 1e-3 });
@@ -53,9 +57,7 @@ console.log(`LeNet-5 training, batch ${BATCH}, Adam, ${steps} steps; convkit ${c
 console.log('threads  convkit NCHW  convkit NHWC  torch NCHW  torch channels_last  best ratio');
 for (const threads of threadCounts) {
   const ours = { NCHW: convkitImagesPerSecond('NCHW', threads), NHWC: convkitImagesPerSecond('NHWC', threads) };
-  const theirs = python
-    ? { nchw: torchImagesPerSecond(python, 'nchw', threads), cl: torchImagesPerSecond(python, 'channels_last', threads) }
-    : null;
+  const theirs = python ? { nchw: torchImagesPerSecond(python, 'nchw', threads), cl: torchImagesPerSecond(python, 'channels_last', threads) } : null;
   const fmt = (v) => (v === undefined ? 'n/a' : `${Math.round(v)}`).padStart(12);
   const best = Math.max(ours.NCHW, ours.NHWC);
   const ratio = theirs ? (best / Math.max(theirs.nchw, theirs.cl)).toFixed(2) : 'n/a';

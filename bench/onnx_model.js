@@ -68,7 +68,10 @@ class Message {
 
 function float32Tensor(name, dims, values) {
   // TensorProto: dims = 1, data_type = 2, name = 8, raw_data = 9 (little-endian, as on x86).
-  return new Message().ints(1, dims).int(2, TENSOR_FLOAT).string(8, name)
+  return new Message()
+    .ints(1, dims)
+    .int(2, TENSOR_FLOAT)
+    .string(8, name)
     .bytes(9, Buffer.from(values.buffer, values.byteOffset, values.byteLength));
 }
 
@@ -105,9 +108,12 @@ function convModel(layer) {
   const [oh, ow] = outputSize(layer);
   const weightDims = [layer.cout, layer.c / layer.groups, kh, kw];
   const node = new Message()
-    .string(1, 'X').string(1, 'W').string(1, 'B') // inputs
+    .string(1, 'X')
+    .string(1, 'W')
+    .string(1, 'B') // inputs
     .string(2, 'Y') // output
-    .string(3, 'conv').string(4, 'Conv')
+    .string(3, 'conv')
+    .string(4, 'Conv')
     .message(5, intsAttribute('kernel_shape', [kh, kw]))
     .message(5, intsAttribute('strides', layer.stride))
     .message(5, intsAttribute('pads', [layer.pad[0], layer.pad[1], layer.pad[0], layer.pad[1]]))
@@ -123,12 +129,7 @@ function convModel(layer) {
     .message(12, float32ValueInfo('Y', [layer.n, layer.cout, oh, ow]));
   // ModelProto: ir_version = 1, producer_name = 2, graph = 7, opset_import = 8
   // (OperatorSetIdProto: version = 2; the default domain is left empty).
-  return new Message()
-    .int(1, IR_VERSION)
-    .string(2, 'convkit-bench')
-    .message(7, graph)
-    .message(8, new Message().int(2, OPSET_VERSION))
-    .encode();
+  return new Message().int(1, IR_VERSION).string(2, 'convkit-bench').message(7, graph).message(8, new Message().int(2, OPSET_VERSION)).encode();
 }
 
 module.exports = { convModel };

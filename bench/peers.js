@@ -31,14 +31,12 @@ function ensureOnnxruntime() {
   process.stderr.write(`bench: installing onnxruntime-node@${ORT_VERSION} into ${PEERS_DIR}\n`);
   fs.mkdirSync(PEERS_DIR, { recursive: true });
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const install = spawnSync(npm,
-    ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', PEERS_DIR, `onnxruntime-node@${ORT_VERSION}`],
-    {
-      // The CPU binaries ship in the npm tarball; skipping the install script's
-      // extra download (CUDA provider, from nuget.org) keeps it to the npm registry.
-      env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
-      stdio: ['ignore', process.stderr, process.stderr],
-    });
+  const install = spawnSync(npm, ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', PEERS_DIR, `onnxruntime-node@${ORT_VERSION}`], {
+    // The CPU binaries ship in the npm tarball; skipping the install script's
+    // extra download (CUDA provider, from nuget.org) keeps it to the npm registry.
+    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+    stdio: ['ignore', process.stderr, process.stderr],
+  });
   if (install.status !== 0 || installedVersion() !== ORT_VERSION) {
     const why = install.error ? install.error.message : `npm install exited with ${install.status}`;
     return { available: false, reason: `onnxruntime-node@${ORT_VERSION} could not be installed (${why})` };

@@ -14,8 +14,13 @@ const { convkitCalls } = require('./calls');
 function main(argv) {
   const [name, pass = 'fwd', layout = 'NHWC', dtype = 'float32', threads = '1', seconds = '5'] = argv;
   const layer = suite.LAYERS.find((l) => l.name === name);
-  const valid = layer && ['fwd', 'bwd'].includes(pass) && ['NHWC', 'NCHW'].includes(layout) &&
-    ['float32', 'float64'].includes(dtype) && Number(threads) >= 1 && Number(seconds) > 0;
+  const valid =
+    layer &&
+    ['fwd', 'bwd'].includes(pass) &&
+    ['NHWC', 'NCHW'].includes(layout) &&
+    ['float32', 'float64'].includes(dtype) &&
+    Number(threads) >= 1 &&
+    Number(seconds) > 0;
   if (!valid) {
     console.error(`usage: node ${path.relative(process.cwd(), __filename)} LAYER [fwd|bwd] [NHWC|NCHW] [float32|float64] [threads] [seconds]`);
     console.error(`layers: ${suite.LAYERS.map((l) => l.name).join(', ')}`);

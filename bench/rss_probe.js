@@ -22,7 +22,16 @@ function peakRssKiB() {
 
 function main() {
   const { layout, threads } = JSON.parse(process.argv[2]);
-  const { n, c, h, w, cout, kernel: [kh, kw], stride, pad } = RSS_LAYER;
+  const {
+    n,
+    c,
+    h,
+    w,
+    cout,
+    kernel: [kh, kw],
+    stride,
+    pad,
+  } = RSS_LAYER;
   const xData = randomArray(n * c * h * w);
   const wData = randomArray(kh * kw * c * cout);
   const bias = randomArray(cout);
@@ -35,11 +44,16 @@ function main() {
   const peakKiB = peakRssKiB();
   const [oh, ow] = outputSize(RSS_LAYER);
   if (y.data.length !== n * cout * oh * ow) throw new Error(`unexpected output length ${y.data.length}`);
-  process.stdout.write(JSON.stringify({
-    layout, threads, baselineKiB, peakKiB,
-    inputBytes: x.data.byteLength + weights.data.byteLength + bias.byteLength,
-    outputBytes: y.data.byteLength,
-  }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      layout,
+      threads,
+      baselineKiB,
+      peakKiB,
+      inputBytes: x.data.byteLength + weights.data.byteLength + bias.byteLength,
+      outputBytes: y.data.byteLength,
+    }) + '\n',
+  );
 }
 
 main();

@@ -164,10 +164,10 @@ function progressUnits(layers, options) {
   const convLayers = layers.filter((l) => l.kind === 'conv').length;
   const threads = options.threads.length;
   return {
-    convkit: perThread * 2 * threads,   // two layouts
+    convkit: perThread * 2 * threads, // two layouts
     latency: 1,
     rss: 1,
-    torch: options.peers ? perThread * 2 * threads : 0,  // two memory formats
+    torch: options.peers ? perThread * 2 * threads : 0, // two memory formats
     onnxruntime: options.peers ? convLayers * threads : 0,
   };
 }
@@ -225,7 +225,11 @@ function convkitLatency(convkit, options) {
 
 function runJsonChild(command, args, input) {
   const child = spawnSync(command, args, {
-    input, env: process.env, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['pipe', 'pipe', 'inherit'],
+    input,
+    env: process.env,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   if (child.error) throw child.error;
   if (child.status !== 0) throw new Error(`${path.basename(command)} ${args.join(' ').slice(0, 80)} exited with ${child.status}`);
@@ -249,9 +253,16 @@ function benchTorch(layers, options) {
   const python = findPython(options.python);
   if (!python) return { available: false, reason: 'no python3 with torch found (apt-get install python3-torch, or --python)' };
   const spec = {
-    threads: options.threads, passes: ['fwd', 'bwd'], dtypes: ['float32', 'float64'], layers,
-    quick: options.quick, targetMs: options.targetMs, latency: true, rss: true,
-    tinyLayer: suite.LAYERS.find((l) => l.name === suite.TINY_LAYER), rssLayer: suite.RSS_LAYER,
+    threads: options.threads,
+    passes: ['fwd', 'bwd'],
+    dtypes: ['float32', 'float64'],
+    layers,
+    quick: options.quick,
+    targetMs: options.targetMs,
+    latency: true,
+    rss: true,
+    tinyLayer: suite.LAYERS.find((l) => l.name === suite.TINY_LAYER),
+    rssLayer: suite.RSS_LAYER,
   };
   try {
     return { available: true, python, ...runJsonChild(python, [path.join(__dirname, 'torch_bench.py')], JSON.stringify(spec)) };
@@ -277,8 +288,7 @@ function peakFor(options, layer, dtype, threads) {
 }
 
 function best(results, layer, pass, dtype, threads) {
-  const found = (results ?? []).filter((r) =>
-    r.layer === layer && r.pass === pass && r.dtype === dtype && r.threads === threads && r.medianNs !== undefined);
+  const found = (results ?? []).filter((r) => r.layer === layer && r.pass === pass && r.dtype === dtype && r.threads === threads && r.medianNs !== undefined);
   return found.length ? found.reduce((a, b) => (b.medianNs < a.medianNs ? b : a)) : null;
 }
 
@@ -305,7 +315,11 @@ function buildRows(layers, options, convkit, torch, ort, dtype) {
         const torchFigure = figure(best(torch.results, layer.name, pass, dtype, threads), layer, pass, dtype, peak);
         const ortFigure = figure(best(ort.results, layer.name, pass, dtype, threads), layer, pass, dtype, peak);
         rows.push({
-          layer: layer.name, pass, dtype, threads, peak,
+          layer: layer.name,
+          pass,
+          dtype,
+          threads,
+          peak,
           convkit: mine,
           convkitError: mine ? undefined : firstError(convkit.results, layer.name, pass, dtype, threads),
           speedupOverOneThread: mine && oneThread && threads > 1 ? oneThread.medianNs / (mine.ms * 1e6) : null,
@@ -330,13 +344,19 @@ function figureCells(f, layoutName = (l) => l) {
 }
 
 function printTable(rows, withOnnxruntime) {
-  const header = ['layer', 'pass', 'T', 'convkit ms', 'rate %peak', 'layout', 'vs 1T',
-    'torch ms', 'rate %peak', 'fmt', 'ck/torch'];
+  const header = ['layer', 'pass', 'T', 'convkit ms', 'rate %peak', 'layout', 'vs 1T', 'torch ms', 'rate %peak', 'fmt', 'ck/torch'];
   if (withOnnxruntime) header.push('ort ms', 'rate %peak', 'ck/ort');
   const lines = rows.map((row) => {
     const convkitCells = row.convkit ? figureCells(row.convkit) : [row.convkitError ? 'error' : '-', '-', '-'];
-    const cells = [row.layer, row.pass, String(row.threads), ...convkitCells, times(row.speedupOverOneThread),
-      ...figureCells(row.torch, (l) => TORCH_LAYOUT_NAMES[l] ?? l), times(row.speedupOverTorch)];
+    const cells = [
+      row.layer,
+      row.pass,
+      String(row.threads),
+      ...convkitCells,
+      times(row.speedupOverOneThread),
+      ...figureCells(row.torch, (l) => TORCH_LAYOUT_NAMES[l] ?? l),
+      times(row.speedupOverTorch),
+    ];
     if (withOnnxruntime) {
       const [ms, rate] = figureCells(row.onnxruntime);
       cells.push(ms, rate, times(row.speedupOverOnnxruntime));
@@ -376,8 +396,10 @@ function printLatency(convkitLatency, torchLatency, options) {
     return `${(fastest.medianNs / 1e3).toFixed(1)} us (${layoutName(fastest.layout)}, ${fastest.reps} calls)`;
   };
   for (const threads of options.threads) {
-    console.log(`tiny layer sync call latency (forward, float32), T=${threads}: convkit ${describe(convkitLatency, threads)}; ` +
-      `torch ${describe(torchLatency, threads, (l) => TORCH_LAYOUT_NAMES[l])}`);
+    console.log(
+      `tiny layer sync call latency (forward, float32), T=${threads}: convkit ${describe(convkitLatency, threads)}; ` +
+        `torch ${describe(torchLatency, threads, (l) => TORCH_LAYOUT_NAMES[l])}`,
+    );
   }
 }
 
@@ -386,20 +408,23 @@ function printRss(convkitRssResults, torchRss) {
   const describe = (entry, name) => {
     if (entry.error) return `${name} ${entry.layout}: error (${entry.error})`;
     const extraKiB = entry.peakKiB - entry.baselineKiB - entry.outputBytes / 1024;
-    return `${name} ${entry.layout}: peak ${mb(entry.peakKiB)} (baseline with the inputs ${mb(entry.baselineKiB)}, ` +
-      `output ${mb(entry.outputBytes / 1024)}): extra ${mb(Math.max(extraKiB, 0))}`;
+    return (
+      `${name} ${entry.layout}: peak ${mb(entry.peakKiB)} (baseline with the inputs ${mb(entry.baselineKiB)}, ` +
+      `output ${mb(entry.outputBytes / 1024)}): extra ${mb(Math.max(extraKiB, 0))}`
+    );
   };
   const l = suite.RSS_LAYER;
-  console.log(`peak RSS, ${l.name} forward (N=${l.n} C${l.c} ${l.h}x${l.w} 3x3 -> ${l.cout}, float32, ` +
-    `T=${(convkitRssResults[0] ?? {}).threads}):`);
+  console.log(`peak RSS, ${l.name} forward (N=${l.n} C${l.c} ${l.h}x${l.w} 3x3 -> ${l.cout}, float32, ` + `T=${(convkitRssResults[0] ?? {}).threads}):`);
   for (const entry of convkitRssResults) console.log(`  ${describe(entry, 'convkit')}`);
   for (const entry of torchRss ?? []) console.log(`  ${describe({ ...entry, layout: TORCH_LAYOUT_NAMES[entry.layout] }, 'torch')}`);
 }
 
 function describePeaks(options) {
   const show = ({ values, source }, unit) => `${values.join(' / ')} ${unit} (${source})`;
-  return `peaks for %, by thread count 1/2/...: fp32 ${show(options.peaks.f32, 'GFLOP/s')}; ` +
-    `fp64 ${show(options.peaks.f64, 'GFLOP/s')}; DRAM ${show(options.peaks.bandwidth, 'GB/s')}`;
+  return (
+    `peaks for %, by thread count 1/2/...: fp32 ${show(options.peaks.f32, 'GFLOP/s')}; ` +
+    `fp64 ${show(options.peaks.f64, 'GFLOP/s')}; DRAM ${show(options.peaks.bandwidth, 'GB/s')}`
+  );
 }
 
 // The addon loads on the first native call; isa() makes that happen here, so a
@@ -433,15 +458,18 @@ function main() {
   const convkitVersion = require('../package.json').version;
 
   console.log(`command: ${commandLine()}`);
-  console.log(`machine: ${machine.cpu}, ${machine.logicalCpus} logical CPUs (${machine.availableParallelism} available), ` +
-    `node ${machine.node}, ${machine.os}`);
+  console.log(
+    `machine: ${machine.cpu}, ${machine.logicalCpus} logical CPUs (${machine.availableParallelism} available), ` + `node ${machine.node}, ${machine.os}`,
+  );
   console.log(`load average before the run: ${formatLoad(machine.loadAverage)} (other work on the machine skews multi-thread figures)`);
   console.log(`convkit ${convkitVersion}: ${loaded.module ? `isa ${loaded.isa} (supported: ${loaded.supportedIsas.join(', ')})` : 'not loaded'}`);
   console.log(`GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES} (this process and every child)`);
   if (options.out) console.log('--out: convkit forwards write into one reused output per layer (options.out); the peers allocate theirs');
   console.log(describePeaks(options));
-  console.log('times are medians of individually timed calls; rate is GFLOP/s for convolutions (backward = dx + dw = 2x forward), ' +
-    `GB/s for pools; ck/peer = peer time / convkit time (above 1x: convkit is faster)\n`);
+  console.log(
+    'times are medians of individually timed calls; rate is GFLOP/s for convolutions (backward = dx + dw = 2x forward), ' +
+      `GB/s for pools; ck/peer = peer time / convkit time (above 1x: convkit is faster)\n`,
+  );
 
   const convkit = { version: convkitVersion, isa: loaded.isa, supportedIsas: loaded.supportedIsas, buildInfo: loaded.buildInfo };
   const units = progressUnits(layers, options);
@@ -471,9 +499,11 @@ function main() {
     progress.advance(units.onnxruntime, 'onnxruntime-node done');
   }
   progress.finish();
-  console.log(torch.available
-    ? `torch ${torch.torch} (${torch.python}; oneDNN ${torch.mkldnn ? 'on' : 'off'}, ATen ${torch.capability}, BLAS ${torch.blas})`
-    : `torch: not run: ${torch.reason}`);
+  console.log(
+    torch.available
+      ? `torch ${torch.torch} (${torch.python}; oneDNN ${torch.mkldnn ? 'on' : 'off'}, ATen ${torch.capability}, BLAS ${torch.blas})`
+      : `torch: not run: ${torch.reason}`,
+  );
   console.log(ort.available ? `onnxruntime-node ${ort.version} (float32 conv forward, NCHW)` : `onnxruntime-node: not run: ${ort.reason}`);
 
   console.log('\nfloat32');
@@ -492,9 +522,17 @@ function main() {
 
   if (options.jsonFile) {
     const report = {
-      command: commandLine(), date: new Date().toISOString(), machine, glibcTunables: GLIBC_TUNABLES,
-      peaks: options.peaks, threads: options.threads, quick: options.quick,
-      convkit, torch, onnxruntime: ort, rows: [...rowsF32, ...rowsF64],
+      command: commandLine(),
+      date: new Date().toISOString(),
+      machine,
+      glibcTunables: GLIBC_TUNABLES,
+      peaks: options.peaks,
+      threads: options.threads,
+      quick: options.quick,
+      convkit,
+      torch,
+      onnxruntime: ort,
+      rows: [...rowsF32, ...rowsF64],
     };
     fs.writeFileSync(options.jsonFile, JSON.stringify(report, null, 1) + '\n');
     console.log(`\nfigures written to ${options.jsonFile}`);

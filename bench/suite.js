@@ -11,15 +11,36 @@ const pair = (v) => (Array.isArray(v) ? v : [v, v]);
 
 function conv(name, { n, c, h, w, cout, kernel, stride = 1, pad = 0, groups = 1, big = false, quick = false }) {
   return {
-    kind: 'conv', name, n, c, h, w, cout,
-    kernel: pair(kernel), stride: pair(stride), pad: pair(pad), groups, big, quick,
+    kind: 'conv',
+    name,
+    n,
+    c,
+    h,
+    w,
+    cout,
+    kernel: pair(kernel),
+    stride: pair(stride),
+    pad: pair(pad),
+    groups,
+    big,
+    quick,
   };
 }
 
 function pool(name, { mode, n, c, h, w, kernel, stride, pad = 0, quick = false }) {
   return {
-    kind: 'pool', name, mode, n, c, h, w,
-    kernel: pair(kernel), stride: pair(stride ?? kernel), pad: pair(pad), big: false, quick,
+    kind: 'pool',
+    name,
+    mode,
+    n,
+    c,
+    h,
+    w,
+    kernel: pair(kernel),
+    stride: pair(stride ?? kernel),
+    pad: pair(pad),
+    big: false,
+    quick,
   };
 }
 

@@ -8,9 +8,7 @@ const QUICK = { targetMs: 15, warmupMs: 0, minReps: 3, maxReps: 200 };
 
 // The tiny layer's call latency is the median over many calls.
 function latencySettings(quick) {
-  return quick
-    ? { targetMs: 50, warmupMs: 10, minReps: 200, maxReps: 100000 }
-    : { targetMs: 500, warmupMs: 50, minReps: 5000, maxReps: 100000 };
+  return quick ? { targetMs: 50, warmupMs: 10, minReps: 200, maxReps: 100000 } : { targetMs: 500, warmupMs: 50, minReps: 5000, maxReps: 100000 };
 }
 
 function median(sortedNs) {

@@ -57,21 +57,55 @@ const seeds = {
   'wide-cout-dx': conv('backwardInput', 'NHWC', { h: 6, w: 6, c: 24, kh: 3, kw: 3, cout: 64, stride: [2, 2], pad: [0, 1, 1, 0] }),
   'wide-cout-dw': conv('backwardFilter', 'NCHW', { h: 6, w: 5, c: 24, kh: 3, kw: 3, cout: 64, groups: 2 }, { threads: 4 }),
   // Issue 13 item 1: a padded plane of about 2^31 x 2^31 whose byte size wraps.
-  'issue13-wrap-forward': conv('forward', 'NHWC', { h: 1, w: 1, c: 1, kh: 2, kw: 2, cout: 1, stride: [2, 2], pad: [2 ** 30, 2 ** 30 - 15, 2 ** 30, 2 ** 30 - 15], dilation: [2 ** 31 - 1, 2 ** 31 - 31] }),
-  'issue13-wrap-dw-f64': conv('backwardFilter', 'NCHW', { h: 1, w: 1, c: 1, kh: 2, kw: 2, cout: 1, stride: [2, 2], pad: [2 ** 30, 2 ** 30 - 15, 2 ** 30, 2 ** 30 - 15], dilation: [2 ** 31 - 1, 2 ** 31 - 31] }, { f64: true }),
-  'issue13-wrap-dx': conv('backwardInput', 'NHWC', { h: 1, w: 1, c: 1, kh: 2, kw: 2, cout: 1, pad: [2 ** 30, 2 ** 30 - 15, 2 ** 30, 2 ** 30 - 15], dilation: [2 ** 31 - 1, 2 ** 31 - 31] }),
+  'issue13-wrap-forward': conv('forward', 'NHWC', {
+    h: 1,
+    w: 1,
+    c: 1,
+    kh: 2,
+    kw: 2,
+    cout: 1,
+    stride: [2, 2],
+    pad: [2 ** 30, 2 ** 30 - 15, 2 ** 30, 2 ** 30 - 15],
+    dilation: [2 ** 31 - 1, 2 ** 31 - 31],
+  }),
+  'issue13-wrap-dw-f64': conv(
+    'backwardFilter',
+    'NCHW',
+    { h: 1, w: 1, c: 1, kh: 2, kw: 2, cout: 1, stride: [2, 2], pad: [2 ** 30, 2 ** 30 - 15, 2 ** 30, 2 ** 30 - 15], dilation: [2 ** 31 - 1, 2 ** 31 - 31] },
+    { f64: true },
+  ),
+  'issue13-wrap-dx': conv('backwardInput', 'NHWC', {
+    h: 1,
+    w: 1,
+    c: 1,
+    kh: 2,
+    kw: 2,
+    cout: 1,
+    pad: [2 ** 30, 2 ** 30 - 15, 2 ** 30, 2 ** 30 - 15],
+    dilation: [2 ** 31 - 1, 2 ** 31 - 31],
+  }),
   // Issue 13 item 3: one input element, dilation 40000: gigabytes of scratch for one output.
   'issue13-dilation-40000': conv('forward', 'NHWC', { h: 1, w: 1, c: 1, kh: 2, kw: 2, cout: 1, pad: [20000, 20000, 20000, 20000], dilation: [40000, 40000] }),
   // Found by this target: the NHWC GEMM forward's input band is sized by the padding (conv.inl).
-  'gemm-band-padding-11000': conv('forward', 'NHWC', { n: 6, h: 10, w: 2, c: 10, kh: 2, kw: 2, cout: 2, groups: 2, stride: [10, 11000], pad: [11000, 11000, 11000, 11000], dilation: [11000, 11000] }, { threads: 4 }),
+  'gemm-band-padding-11000': conv(
+    'forward',
+    'NHWC',
+    { n: 6, h: 10, w: 2, c: 10, kh: 2, kw: 2, cout: 2, groups: 2, stride: [10, 11000], pad: [11000, 11000, 11000, 11000], dilation: [11000, 11000] },
+    { threads: 4 },
+  ),
   'near-2p46-refused': conv('forward', 'NHWC', { n: 2 ** 23, h: 2 ** 23 + 1, w: 1, c: 1, kh: 1, kw: 1, cout: 1 }),
   'max-2x2': pool('poolForward', 'NHWC', { mode: 'max', c: 3, h: 8, w: 8, kh: 2, kw: 2, stride: [2, 2] }),
-  'avg-3x3-ceil-backward': pool('poolBackward', 'NCHW', { mode: 'avg', ceil: true, includePad: false, n: 2, c: 3, h: 9, w: 8, kh: 3, kw: 3, stride: [2, 2], pad: [1, 1] }, { f64: true }),
+  'avg-3x3-ceil-backward': pool(
+    'poolBackward',
+    'NCHW',
+    { mode: 'avg', ceil: true, includePad: false, n: 2, c: 3, h: 9, w: 8, kh: 3, kw: 3, stride: [2, 2], pad: [1, 1] },
+    { f64: true },
+  ),
   'max-backward-fuzzed-argmax': pool('poolBackward', 'NHWC', { mode: 'max', c: 2, h: 6, w: 6, kh: 3, kw: 2, stride: [1, 2], pad: [1, 1] }, { extra: 1 }),
   // Found by this target: validate(PoolShape) computed 2 * padding in int64 before bounding it
   // (signed overflow; only the C++ API can pass such a padding, JS stops at 2^53).
   'pool-padding-2p62': pool('poolForward', 'NHWC', { mode: 'max', c: 1, h: 1, w: 1, kh: 1, kw: 1, stride: [1, 1], pad: [2n ** 62n, 0] }),
-  'pad': [...header('pad'), 1, ...[2, 3, 5, 4, 1, 2, 3, 0].flatMap(int), ...values(32, 9)],
+  pad: [...header('pad'), 1, ...[2, 3, 5, 4, 1, 2, 3, 0].flatMap(int), ...values(32, 9)],
   'gemm-contiguous': [...header('gemm', { bias: true }), ...[37, 19, 23, 0, 1, 0, 1].flatMap(int), ...values(64, 5)],
   'gemm-transposed-accumulate': [...header('gemm', { derive: false, extra: 1, f64: true }), ...[13, 11, 9, 1, 13, 1, 9].flatMap(int), ...values(64, 6)],
 };

@@ -26,22 +26,9 @@ export interface NativeBinding {
   zeroPad(x: FloatArray, y: FloatArray, params: PadParams): void;
   /** C = A*B (+ bias per column) (+ C if accumulate). */
   gemm(a: FloatArray, b: FloatArray, bias: FloatArray | null, c: FloatArray, params: GemmParams): void;
-  conv2dForwardAsync(
-    x: FloatArray,
-    w: FloatArray,
-    b: FloatArray | null,
-    y: FloatArray,
-    params: ConvParams,
-    packed: FloatArray | null,
-  ): Promise<void>;
+  conv2dForwardAsync(x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray, params: ConvParams, packed: FloatArray | null): Promise<void>;
   conv2dBackwardInputAsync(dy: FloatArray, w: FloatArray, dx: FloatArray, params: ConvParams): Promise<void>;
-  conv2dBackwardFilterAsync(
-    dy: FloatArray,
-    x: FloatArray,
-    dw: FloatArray,
-    db: FloatArray | null,
-    params: ConvParams,
-  ): Promise<void>;
+  conv2dBackwardFilterAsync(dy: FloatArray, x: FloatArray, dw: FloatArray, db: FloatArray | null, params: ConvParams): Promise<void>;
   pool2dForwardAsync(x: FloatArray, y: FloatArray, argmax: Int32Array | null, params: PoolParams): Promise<void>;
   pool2dBackwardAsync(dy: FloatArray, argmax: Int32Array | null, dx: FloatArray, params: PoolParams): Promise<void>;
   zeroPadAsync(x: FloatArray, y: FloatArray, params: PadParams): Promise<void>;
@@ -65,25 +52,25 @@ export interface NativeBinding {
 }
 
 /** The kernels that have a sync and an `Async` twin. */
-export type KernelName =
-  | 'conv2dForward'
-  | 'conv2dBackwardInput'
-  | 'conv2dBackwardFilter'
-  | 'pool2dForward'
-  | 'pool2dBackward'
-  | 'zeroPad'
-  | 'gemm';
+export type KernelName = 'conv2dForward' | 'conv2dBackwardInput' | 'conv2dBackwardFilter' | 'pool2dForward' | 'pool2dBackward' | 'zeroPad' | 'gemm';
 
-const KERNELS: readonly KernelName[] = [
-  'conv2dForward',
-  'conv2dBackwardInput',
-  'conv2dBackwardFilter',
-  'pool2dForward',
-  'pool2dBackward',
-  'zeroPad',
-  'gemm',
-];
-const UTILITIES = ['conv2dPackedWeightsLength', 'conv2dPackWeights', 'conv2dPlan', 'relu', 'reluBackward', 'adam', 'adviseLargePages', 'setNumThreads', 'getNumThreads', 'setMemoryLimit', 'getMemoryLimit', 'isa', 'supportedIsas', 'buildInfo'] as const;
+const KERNELS: readonly KernelName[] = ['conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardFilter', 'pool2dForward', 'pool2dBackward', 'zeroPad', 'gemm'];
+const UTILITIES = [
+  'conv2dPackedWeightsLength',
+  'conv2dPackWeights',
+  'conv2dPlan',
+  'relu',
+  'reluBackward',
+  'adam',
+  'adviseLargePages',
+  'setNumThreads',
+  'getNumThreads',
+  'setMemoryLimit',
+  'getMemoryLimit',
+  'isa',
+  'supportedIsas',
+  'buildInfo',
+] as const;
 
 // dist/binding.js -> package root.
 const PACKAGE_ROOT = path.resolve(__dirname, '..');
@@ -112,19 +99,14 @@ function load(): NativeBinding {
   try {
     binding = require(file) as Record<string, unknown>;
   } catch (error) {
-    throw new ConvkitError(
-      'ERR_NATIVE_MISSING',
-      `convkit: the native addon ${file} failed to load (${(error as Error).message}); ${HOW_TO_BUILD}`,
-      { cause: error },
-    );
+    throw new ConvkitError('ERR_NATIVE_MISSING', `convkit: the native addon ${file} failed to load (${(error as Error).message}); ${HOW_TO_BUILD}`, {
+      cause: error,
+    });
   }
   const expected = [...KERNELS, ...KERNELS.map((name) => `${name}Async`), ...UTILITIES];
   const missing = expected.filter((name) => typeof binding[name] !== 'function');
   if (missing.length > 0) {
-    throw new ConvkitError(
-      'ERR_NATIVE_MISSING',
-      `convkit: the native addon ${file} lacks ${missing.join(', ')} (an outdated build?); ${HOW_TO_BUILD}`,
-    );
+    throw new ConvkitError('ERR_NATIVE_MISSING', `convkit: the native addon ${file} lacks ${missing.join(', ')} (an outdated build?); ${HOW_TO_BUILD}`);
   }
   return binding as unknown as NativeBinding;
 }

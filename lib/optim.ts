@@ -57,7 +57,10 @@ function gradientOf(op: string, parameter: Parameter, index: number): FloatArray
   const grad = parameter.grad;
   if (grad === null) return null;
   if (grad.data.length !== parameter.data.length || grad.dtype !== parameter.dtype) {
-    throw new ConvkitError('ERR_SHAPE', `${op}.step: parameters[${index}].grad must match its parameter (${parameter.data.length} ${parameter.dtype}), got ${grad.data.length} ${grad.dtype}`);
+    throw new ConvkitError(
+      'ERR_SHAPE',
+      `${op}.step: parameters[${index}].grad must match its parameter (${parameter.data.length} ${parameter.dtype}), got ${grad.data.length} ${grad.dtype}`,
+    );
   }
   return grad.data;
 }
@@ -87,7 +90,10 @@ export class SGD {
     if (opts.nesterov !== undefined && typeof opts.nesterov !== 'boolean') fail('ERR_ARG', op, 'options.nesterov', 'a boolean', opts.nesterov);
     this.nesterov = opts.nesterov ?? false;
     if (this.nesterov && (this.momentum === 0 || this.dampening !== 0)) {
-      throw new ConvkitError('ERR_ARG', `${op}: options.nesterov needs momentum > 0 and dampening 0, got momentum ${this.momentum} and dampening ${this.dampening}`);
+      throw new ConvkitError(
+        'ERR_ARG',
+        `${op}: options.nesterov needs momentum > 0 and dampening 0, got momentum ${this.momentum} and dampening ${this.dampening}`,
+      );
     }
     this.buffers = this.parameters.map(() => null);
   }

@@ -107,7 +107,10 @@ export function checkTensor(op: string, name: string, value: unknown, axes: stri
   }
   if (!Array.isArray(shape) || (rank === 'any' ? shape.length < 1 : shape.length !== rank)) {
     const dimensions = rank === 'any' ? 'at least 1 dimension' : `${rank} dimensions`;
-    throw new ConvkitError('ERR_SHAPE', `${op}: ${name} must have ${dimensions} ${axes}, got ${Array.isArray(shape) ? `shape ${describe(shape)}` : describe(shape)}`);
+    throw new ConvkitError(
+      'ERR_SHAPE',
+      `${op}: ${name} must have ${dimensions} ${axes}, got ${Array.isArray(shape) ? `shape ${describe(shape)}` : describe(shape)}`,
+    );
   }
   checkSizes(op, `${name}.shape`, shape);
   let count = 1;
@@ -239,13 +242,7 @@ export function poolOutputAxes(layout: Layout): string {
  * Validates a convolution's geometry (channels, groups, options, kernel fit) from the shapes of
  * x and w, and returns the native parameter vector.
  */
-export function convParams(
-  op: string,
-  layout: Layout,
-  xShape: readonly number[],
-  wShape: readonly number[],
-  options: Partial<Conv2dOptions>,
-): ConvParams {
+export function convParams(op: string, layout: Layout, xShape: readonly number[], wShape: readonly number[], options: Partial<Conv2dOptions>): ConvParams {
   const [n, h, w, c] = nhwc(layout, xShape);
   const nhwcWeights = layout === 'NHWC';
   const kh = nhwcWeights ? wShape[0] : wShape[2];
@@ -294,7 +291,25 @@ export function convParams(
     );
   }
   return encodeConvParams({
-    layout, n, h, w, c, kh, kw, cout, groups, oh, ow, strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW,
+    layout,
+    n,
+    h,
+    w,
+    c,
+    kh,
+    kw,
+    cout,
+    groups,
+    oh,
+    ow,
+    strideH,
+    strideW,
+    padTop,
+    padLeft,
+    padBottom,
+    padRight,
+    dilationH,
+    dilationW,
   });
 }
 

@@ -157,7 +157,11 @@ function inferShape(data: unknown[]): number[] {
 
 function flattenInto(data: unknown, shape: number[], axis: number, out: FloatArray, offset: number): number {
   if (axis === shape.length) {
-    if (Array.isArray(data)) throw new ConvkitError('ERR_SHAPE', `tensor: nested arrays are ragged: expected a number at depth ${axis} (shape ${describe(shape)}), got ${describe(data)}`);
+    if (Array.isArray(data))
+      throw new ConvkitError(
+        'ERR_SHAPE',
+        `tensor: nested arrays are ragged: expected a number at depth ${axis} (shape ${describe(shape)}), got ${describe(data)}`,
+      );
     if (typeof data !== 'number') fail('ERR_DTYPE', 'tensor', 'every element', 'a number', data);
     out[offset] = data as number;
     return offset + 1;

@@ -48,10 +48,15 @@ for (const dtype of ['float32', 'float64']) {
   };
   for (const [name, run] of Object.entries(cases)) {
     const base = timeIt(() => run(normal));
-    for (const [label, data] of [['subnormal x and w', tiny], ['subnormal x', mixed]]) {
+    for (const [label, data] of [
+      ['subnormal x and w', tiny],
+      ['subnormal x', mixed],
+    ]) {
       const slow = timeIt(() => run(data));
       worst = Math.max(worst, slow / base);
-      console.log(`${dtype} ${name.padEnd(16)} normal ${base.toFixed(2).padStart(7)} ms  ${label.padEnd(18)} ${slow.toFixed(2).padStart(7)} ms  ratio ${(slow / base).toFixed(2)}`);
+      console.log(
+        `${dtype} ${name.padEnd(16)} normal ${base.toFixed(2).padStart(7)} ms  ${label.padEnd(18)} ${slow.toFixed(2).padStart(7)} ms  ratio ${(slow / base).toFixed(2)}`,
+      );
     }
   }
 }

@@ -26,7 +26,9 @@ async function measure(label, work) {
   histogram.disable();
   clearInterval(timer);
   const ms = (ns) => (ns / 1e6).toFixed(2);
-  console.log(`${label.padEnd(28)} calls ${String(calls).padStart(4)}  lag p50 ${ms(histogram.percentile(50))} ms  p99 ${ms(histogram.percentile(99))} ms  max ${ms(histogram.max)} ms`);
+  console.log(
+    `${label.padEnd(28)} calls ${String(calls).padStart(4)}  lag p50 ${ms(histogram.percentile(50))} ms  p99 ${ms(histogram.percentile(99))} ms  max ${ms(histogram.max)} ms`,
+  );
 }
 
 async function main() {

@@ -37,19 +37,36 @@ function checkSchema(schema) {
       seen.add(name);
     }
   };
-  unique(schema.errorCodes.map((code) => code.name), 'error code');
-  for (const code of schema.errorCodes) if (!/^ERR_[A-Z_]+$/.test(code.name)) throw new Error(`${SCHEMA_PATH}: error code ${code.name} must look like ERR_NAME`);
+  unique(
+    schema.errorCodes.map((code) => code.name),
+    'error code',
+  );
+  for (const code of schema.errorCodes)
+    if (!/^ERR_[A-Z_]+$/.test(code.name)) throw new Error(`${SCHEMA_PATH}: error code ${code.name} must look like ERR_NAME`);
   unique(Object.keys(schema.enums), 'enum');
-  for (const [name, e] of Object.entries(schema.enums)) unique(e.values.map((v) => v.name), `${name} value`);
-  unique(schema.params.map((p) => p.name), 'parameter struct');
+  for (const [name, e] of Object.entries(schema.enums))
+    unique(
+      e.values.map((v) => v.name),
+      `${name} value`,
+    );
+  unique(
+    schema.params.map((p) => p.name),
+    'parameter struct',
+  );
   for (const params of schema.params) {
-    unique(params.fields.map((f) => f.name), `${params.name} field`);
+    unique(
+      params.fields.map((f) => f.name),
+      `${params.name} field`,
+    );
     for (const field of params.fields) {
       const kind = field.kind ?? 'integer';
       if (!SCALAR_KINDS.has(kind) && !(kind in schema.enums)) throw new Error(`${SCHEMA_PATH}: ${params.name}.${field.name} has unknown kind ${kind}`);
     }
   }
-  unique(schema.limits.map((l) => l.name), 'limit');
+  unique(
+    schema.limits.map((l) => l.name),
+    'limit',
+  );
 }
 
 const kindOf = (field) => field.kind ?? 'integer';
@@ -78,7 +95,9 @@ function renderTs(schema) {
   out.push(`export type ErrorCode =\n${schema.errorCodes.map((c) => `  | '${c.name}'`).join('\n')};`);
   out.push('');
   out.push('/** Every ErrorCode, in schema order. */');
-  out.push(`export const ERROR_CODES: readonly ErrorCode[] = Object.freeze([\n${schema.errorCodes.map((c) => `  '${c.name}', // ${c.meaning}`).join('\n')}\n]);`);
+  out.push(
+    `export const ERROR_CODES: readonly ErrorCode[] = Object.freeze([\n${schema.errorCodes.map((c) => `  '${c.name}', // ${c.meaning}`).join('\n')}\n]);`,
+  );
   for (const [name, e] of Object.entries(schema.enums)) {
     out.push('');
     out.push(`/** The number the addon reads for each ${name}. */`);
@@ -155,8 +174,8 @@ function renderCppParams(schema) {
   const out = [];
   out.push(header('//'));
   out.push('// The parameter arrays the addon reads (lib/generated/boundary.ts writes them): for each, the');
-  out.push('// field indices, the names JS knows them by (for messages) and a reader that fills the kernels\'');
-  out.push('// struct. `Reader` is native/addon/arguments.hpp\'s ParamValues: integer(i), flag(i), number(i)');
+  out.push("// field indices, the names JS knows them by (for messages) and a reader that fills the kernels'");
+  out.push("// struct. `Reader` is native/addon/arguments.hpp's ParamValues: integer(i), flag(i), number(i)");
   out.push('// and code<Enum>(i) return field i checked.');
   out.push('#pragma once');
   out.push('');
@@ -177,7 +196,8 @@ function renderCppParams(schema) {
     out.push(`  static constexpr const char* kNames[kCount] = {${e.values.map((v) => `"${v.name}"`).join(', ')}};`);
     out.push('};');
     e.values.forEach((v, i) =>
-      out.push(`static_assert(int64_t(${e.cppType}::${v.cppName}) == ${i}, "${e.cppType}::${v.cppName} must be ${i}, its code in ${SCHEMA_PATH} (${name})");`));
+      out.push(`static_assert(int64_t(${e.cppType}::${v.cppName}) == ${i}, "${e.cppType}::${v.cppName} must be ${i}, its code in ${SCHEMA_PATH} (${name})");`),
+    );
   }
   const longest = Math.max(...schema.params.map((p) => p.fields.length));
   out.push('');

@@ -31,7 +31,8 @@ const sets = [inputs(Float32Array), inputs(Float64Array)];
 function call(i) {
   const { x, w, b } = sets[i & 1];
   switch ((i >> 1) % 8) {
-    case 0: return convkit.conv2d(x, w, b, { padding: 1 });
+    case 0:
+      return convkit.conv2d(x, w, b, { padding: 1 });
     case 1: {
       const { output, cache } = convkit.conv2dForward(x, w, b, { stride: 2 });
       return convkit.conv2dBackward(output, cache);
@@ -40,9 +41,12 @@ function call(i) {
       const { output, cache } = convkit.pool2dForward(x, { kernelSize: 2, mode: i & 4 ? 'max' : 'avg' });
       return convkit.pool2dBackward(output, cache);
     }
-    case 3: return convkit.zeroPad(x, 1);
-    case 4: return convkit.async.conv2d(x, w, b, { padding: 'same' });
-    case 5: return convkit.async.maxPool2d(x, { kernelSize: 3, stride: 1, padding: 1 });
+    case 3:
+      return convkit.zeroPad(x, 1);
+    case 4:
+      return convkit.async.conv2d(x, w, b, { padding: 'same' });
+    case 5:
+      return convkit.async.maxPool2d(x, { kernelSize: 3, stride: 1, padding: 1 });
     case 6: // failures must not leak either: a sync one and an async one
       try {
         convkit.conv2d(x, w, b, { groups: 3 });
@@ -52,7 +56,8 @@ function call(i) {
       return convkit.async.conv2d(x, w, null, { stride: 0 }).catch((error) => {
         if (!error.code) throw error;
       });
-    default: return convkit.async.conv2dBackwardFilter(convkit.conv2d(x, w, b), x, [3, 3, 4, 6], {});
+    default:
+      return convkit.async.conv2dBackwardFilter(convkit.conv2d(x, w, b), x, [3, 3, 4, 6], {});
   }
 }
 
@@ -82,7 +87,9 @@ async function main() {
   for (const kind of ['native', 'heap']) {
     const growth = final[kind] - baseline[kind];
     const perCall = (growth * 2 ** 20) / (CALLS - WARMUP);
-    console.log(`rss-check: ${CALLS} calls, ${kind} ${baseline[kind].toFixed(1)} -> ${final[kind].toFixed(1)} MiB after warm-up (${growth.toFixed(2)} MiB, ${perCall.toFixed(1)} bytes/call); samples ${samples.map((s) => s[kind].toFixed(1)).join(' ')}`);
+    console.log(
+      `rss-check: ${CALLS} calls, ${kind} ${baseline[kind].toFixed(1)} -> ${final[kind].toFixed(1)} MiB after warm-up (${growth.toFixed(2)} MiB, ${perCall.toFixed(1)} bytes/call); samples ${samples.map((s) => s[kind].toFixed(1)).join(' ')}`,
+    );
     if (growth > BOUND_MIB) {
       console.error(`rss-check: ${kind} memory grew by ${growth.toFixed(2)} MiB, more than the ${BOUND_MIB} MiB bound`);
       failed = true;

@@ -55,7 +55,10 @@ describe('the N-API boundary schema', function () {
   });
 
   it('lists every error code once, in the order of the schema, on the TS side', function () {
-    assert.deepStrictEqual(generated.ERROR_CODES, schema.errorCodes.map((code) => code.name));
+    assert.deepStrictEqual(
+      generated.ERROR_CODES,
+      schema.errorCodes.map((code) => code.name),
+    );
   });
 
   it('every error-code literal left in the native sources is a code of the schema', function () {
@@ -76,8 +79,25 @@ describe('the N-API boundary schema', function () {
     const w = new Float32Array(3 * 3 * 3 * 4);
     const y = new Float32Array(2 * 5 * 5 * 4);
     const conv = {
-      layout: 'NHWC', n: 2, h: 5, w: 5, c: 3, kh: 3, kw: 3, cout: 4, groups: 1, oh: 5, ow: 5,
-      strideH: 1, strideW: 1, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1, dilationH: 1, dilationW: 1,
+      layout: 'NHWC',
+      n: 2,
+      h: 5,
+      w: 5,
+      c: 3,
+      kh: 3,
+      kw: 3,
+      cout: 4,
+      groups: 1,
+      oh: 5,
+      ow: 5,
+      strideH: 1,
+      strideW: 1,
+      padTop: 1,
+      padLeft: 1,
+      padBottom: 1,
+      padRight: 1,
+      dilationH: 1,
+      dilationW: 1,
     };
     const call = (params) => {
       try {

@@ -80,22 +80,34 @@ describe('convkit CLI', () => {
     afterEach(() => fs.rmSync(folder, { recursive: true, force: true }));
 
     const unusable = [
-      ['a regular file', (dir) => {
-        const file = path.join(dir, 'file');
-        fs.writeFileSync(file, 'keep');
-        return file;
-      }, /--out must name a folder, but ".*file" is not a folder/],
+      [
+        'a regular file',
+        (dir) => {
+          const file = path.join(dir, 'file');
+          fs.writeFileSync(file, 'keep');
+          return file;
+        },
+        /--out must name a folder, but ".*file" is not a folder/,
+      ],
       ['/dev/null', () => '/dev/null', /--out must name a folder, but "\/dev\/null" is not a folder/],
       ['the empty string', () => '', /--out must name a folder, got ""/],
       ['/proc/nope', () => '/proc/nope', /--out: could not create the folder "\/proc\/nope": .*\(ENOENT\)/],
-      ['a folder below a regular file', (dir) => {
-        fs.writeFileSync(path.join(dir, 'file'), 'keep');
-        return path.join(dir, 'file', 'sub');
-      }, /--out: could not use the folder ".*file\/sub": .*\(ENOTDIR\)/],
-      ['a folder whose lenet5.params is a folder', (dir) => {
-        fs.mkdirSync(path.join(dir, 'lenet5.params'));
-        return dir;
-      }, /--out: ".*lenet5\.params" exists and is not a regular file, so it cannot be replaced/],
+      [
+        'a folder below a regular file',
+        (dir) => {
+          fs.writeFileSync(path.join(dir, 'file'), 'keep');
+          return path.join(dir, 'file', 'sub');
+        },
+        /--out: could not use the folder ".*file\/sub": .*\(ENOTDIR\)/,
+      ],
+      [
+        'a folder whose lenet5.params is a folder',
+        (dir) => {
+          fs.mkdirSync(path.join(dir, 'lenet5.params'));
+          return dir;
+        },
+        /--out: ".*lenet5\.params" exists and is not a regular file, so it cannot be replaced/,
+      ],
     ];
     for (const [what, make, message] of unusable) {
       it(`--out naming ${what} exits 2 with one line, at once`, () => {
@@ -132,7 +144,10 @@ describe('convkit CLI', () => {
       const child = spawnWithin(120, CLI, 'train', '--lr', '1e308', '--epochs', '1', '--out', folder);
       assert.strictEqual(child.signal, null, `still running after ${child.seconds} s`);
       assert.strictEqual(child.status, 1, child.stderr);
-      assertOneLine(child.stderr, /^convkit train: training diverged: the loss became (NaN|-?Infinity) at epoch 1, step \d+ \(peak learning rate 1e\+308\); try a smaller --lr\. Nothing was saved\.$/);
+      assertOneLine(
+        child.stderr,
+        /^convkit train: training diverged: the loss became (NaN|-?Infinity) at epoch 1, step \d+ \(peak learning rate 1e\+308\); try a smaller --lr\. Nothing was saved\.$/,
+      );
       assert.doesNotMatch(child.stdout, /^epoch 1\/1/m, 'the epoch ran to its end');
       assert.strictEqual(fs.readFileSync(model, 'utf8'), 'the model of an earlier run');
       assert.deepStrictEqual(fs.readdirSync(folder), ['lenet5.params']);
@@ -157,7 +172,16 @@ describe('convkit CLI', () => {
     }
 
     it('bench/run.js --json to a missing folder exits 2 before benchmarking', () => {
-      const child = spawnWithin(30, path.join(__dirname, '..', 'bench', 'run.js'), '--quick', '--no-peers', '--threads', '1', '--json', `${missingFolder}.json`);
+      const child = spawnWithin(
+        30,
+        path.join(__dirname, '..', 'bench', 'run.js'),
+        '--quick',
+        '--no-peers',
+        '--threads',
+        '1',
+        '--json',
+        `${missingFolder}.json`,
+      );
       assert.strictEqual(child.signal, null, `still running after ${child.seconds} s`);
       assert.strictEqual(child.status, 2, child.stderr);
       assertOneLine(child.stderr, /^bench: --json .*report\.json cannot be written \(ENOENT\)$/);

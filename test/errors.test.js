@@ -33,7 +33,13 @@ const CASES = [
   ['x data a plain array', 'conv2d', [{ data: Array(75).fill(0), shape: [1, 5, 5, 3] }, w, b], 'ERR_DTYPE', 'x.data'],
   ['x of rank 3', 'conv2d', [{ data: f32(75), shape: [5, 5, 3] }, w, b], 'ERR_SHAPE', 'x must have 4 dimensions'],
   ['w of rank 3', 'conv2d', [x, { data: f32(36), shape: [3, 3, 4] }, b], 'ERR_SHAPE', 'w must have 4 dimensions [KH, KW, Cin/groups, Cout]'],
-  ['w of rank 5 (NCHW)', 'conv2d', [{ data: f32(75), shape: [1, 3, 5, 5] }, { data: f32(108), shape: [4, 3, 3, 3, 1] }, b, { layout: 'NCHW' }], 'ERR_SHAPE', '[Cout, Cin/groups, KH, KW]'],
+  [
+    'w of rank 5 (NCHW)',
+    'conv2d',
+    [{ data: f32(75), shape: [1, 3, 5, 5] }, { data: f32(108), shape: [4, 3, 3, 3, 1] }, b, { layout: 'NCHW' }],
+    'ERR_SHAPE',
+    '[Cout, Cin/groups, KH, KW]',
+  ],
   ['x data shorter than its shape', 'conv2d', [{ data: f32(74), shape: [1, 5, 5, 3] }, w, b], 'ERR_SHAPE', 'x has shape [1, 5, 5, 3]'],
   ['w data longer than its shape', 'conv2d', [x, { data: f32(109), shape: [3, 3, 3, 4] }, b], 'ERR_SHAPE', 'w has shape'],
   ['zero size', 'conv2d', [{ data: f32(0), shape: [0, 5, 5, 3] }, w, b], 'ERR_SHAPE', 'x.shape[0]'],
@@ -44,7 +50,13 @@ const CASES = [
   // Channels and groups.
   ['channel mismatch', 'conv2d', [x, tensor(f32(144), [3, 3, 4, 4]), b], 'ERR_SHAPE', 'Cin/groups = 3'],
   ['groups not dividing the input channels', 'conv2d', [x, w, b, { groups: 2 }], 'ERR_SHAPE', 'groups'],
-  ['groups not dividing the output channels', 'conv2d', [tensor(f32(100), [1, 5, 5, 4]), tensor(f32(54), [3, 3, 2, 3]), null, { groups: 2 }], 'ERR_SHAPE', 'output channels'],
+  [
+    'groups not dividing the output channels',
+    'conv2d',
+    [tensor(f32(100), [1, 5, 5, 4]), tensor(f32(54), [3, 3, 2, 3]), null, { groups: 2 }],
+    'ERR_SHAPE',
+    'output channels',
+  ],
   ['groups zero', 'conv2d', [x, w, b, { groups: 0 }], 'ERR_ARG', 'options.groups'],
   ['groups fractional', 'conv2d', [x, w, b, { groups: 1.5 }], 'ERR_ARG', 'options.groups'],
   // Options.
@@ -100,7 +112,13 @@ const CASES = [
   ['conv output past 2^32 elements', 'conv2d', [x, w, b, { padding: huge }], 'ERR_TOO_LARGE', 'output'],
   ['conv padding past 2^31', 'conv2d', [x, w, b, { padding: 2 ** 40 }], 'ERR_TOO_LARGE', 'options.padding'],
   ['stride past 2^31', 'conv2d', [x, w, b, { stride: 1e300 }], 'ERR_TOO_LARGE', 'options.stride'],
-  ['xShape needing absurd memory', 'conv2dBackwardInput', [{ data: f32(4), shape: [1, 1, 1, 4] }, tensor(f32(12), [1, 1, 3, 4]), [1, huge, huge, 3], { stride: huge }], 'ERR_TOO_LARGE', 'dx'],
+  [
+    'xShape needing absurd memory',
+    'conv2dBackwardInput',
+    [{ data: f32(4), shape: [1, 1, 1, 4] }, tensor(f32(12), [1, 1, 3, 4]), [1, huge, huge, 3], { stride: huge }],
+    'ERR_TOO_LARGE',
+    'dx',
+  ],
 ];
 
 function baseline() {

@@ -11,9 +11,6 @@ const GRAD_TOLERANCE = { rel: 1e-6, abs: 1e-7 };
 const numericGradient = (data, loss) => numericGradientWith(data, loss, EPS);
 const assertGradient = (analytic, numeric, label) => assertGradientWithin(analytic, numeric, label, GRAD_TOLERANCE);
 
-
-
-
 function activationShape(layout, n, h, w, c) {
   return layout === 'NHWC' ? [n, h, w, c] : [n, c, h, w];
 }

@@ -67,7 +67,9 @@ function assertAllClose(actual, expected, { rel, abs }, label = 'values') {
     }
   }
   if (bad > 0) {
-    assert.fail(`${label}: ${bad} of ${expected.length} elements out of tolerance (rel ${rel}, abs ${abs}); first at ${first}: got ${actual[first]}, expected ${expected[first]}`);
+    assert.fail(
+      `${label}: ${bad} of ${expected.length} elements out of tolerance (rel ${rel}, abs ${abs}); first at ${first}: got ${actual[first]}, expected ${expected[first]}`,
+    );
   }
 }
 

@@ -30,7 +30,10 @@ describe('large outputs (huge pages)', function () {
   it('zeroPad into a 32 MiB+ float64 output gives the padded input', function () {
     // 2 x 1026 x 1026 x 2 float64 after padding by 1: 33.7 MB.
     const [n, h, w, c] = [2, 1024, 1024, 2];
-    const x = convkit.tensor(Float64Array.from({ length: n * h * w * c }, (_, i) => (i % 1009) - 504.5), [n, h, w, c]);
+    const x = convkit.tensor(
+      Float64Array.from({ length: n * h * w * c }, (_, i) => (i % 1009) - 504.5),
+      [n, h, w, c],
+    );
     const y = convkit.zeroPad(x, 1);
     assert.ok(y.data.byteLength >= LARGE, `output of ${y.data.byteLength} bytes`);
     assert.strictEqual(y.data.byteOffset, 0);
@@ -80,7 +83,10 @@ describe('large outputs (huge pages)', function () {
 
   it('adviseLargePages takes only an ArrayBuffer, and leaves a small one alone', function () {
     for (const bad of [undefined, 42, new Float64Array(4), {}]) {
-      assert.throws(() => native().adviseLargePages(bad), (error) => /ArrayBuffer/.test(error.message) && error.code === 'ERR_ARG');
+      assert.throws(
+        () => native().adviseLargePages(bad),
+        (error) => /ArrayBuffer/.test(error.message) && error.code === 'ERR_ARG',
+      );
     }
     const small = new ArrayBuffer(1024);
     new Uint8Array(small).fill(7);

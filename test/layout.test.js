@@ -64,7 +64,8 @@ describe('layouts: NHWC and NCHW agree', function () {
         const b = randomArray(random, config.cout, Ctor);
 
         const forward = {};
-        for (const layout of ['NHWC', 'NCHW']) forward[layout] = convkit.conv2dForward(x[layout.toLowerCase()], w[layout.toLowerCase()], b, { ...config.options, layout });
+        for (const layout of ['NHWC', 'NCHW'])
+          forward[layout] = convkit.conv2dForward(x[layout.toLowerCase()], w[layout.toLowerCase()], b, { ...config.options, layout });
         assertSameActivation(forward.NHWC.output, forward.NCHW.output, dtype, 'output');
 
         const dOut = twins(randomArray(random, forward.NHWC.output.size, Ctor), forward.NHWC.output.shape);

@@ -58,8 +58,14 @@ describe('memory limit', function () {
   });
 
   it('checks every output against the limit before the kernel runs: one byte under its size is ERR_TOO_LARGE naming it', async () => {
-    const x = convkit.tensor(Float32Array.from({ length: 2 * 5 * 5 * 3 }, (_, i) => i % 7), [2, 5, 5, 3]);
-    const w = convkit.tensor(Float32Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => (i % 5) - 2), [3, 3, 3, 4]);
+    const x = convkit.tensor(
+      Float32Array.from({ length: 2 * 5 * 5 * 3 }, (_, i) => i % 7),
+      [2, 5, 5, 3],
+    );
+    const w = convkit.tensor(
+      Float32Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => (i % 5) - 2),
+      [3, 3, 3, 4],
+    );
     const reference = convkit.conv2d(x, w, null, { padding: 1 });
     const { output, cache } = convkit.conv2dForward(x, w, null, { padding: 1 });
     const pooled = convkit.pool2dForward(x, { kernelSize: 1, mode: 'max' });
@@ -73,9 +79,19 @@ describe('memory limit', function () {
       ['conv2dBackward dx', x.data.byteLength, 'conv2dBackward: dx', () => convkit.conv2dBackward(output, cache)],
       ['conv2dBackwardFilter dw', w.data.byteLength, 'conv2dBackwardFilter: dw', () => convkit.conv2dBackwardFilter(output, x, w.shape, { padding: 1 })],
       ['pool output', x.data.byteLength, 'pool2dForward: output', () => convkit.pool2dForward(x, { kernelSize: 1, mode: 'avg' })],
-      ['pool argmax', x.data.byteLength, 'pool2dForward: the argmax', () => convkit.pool2dForward(x, { kernelSize: 1, mode: 'max', out: convkit.tensor(new Float32Array(150), [2, 5, 5, 3]) })],
+      [
+        'pool argmax',
+        x.data.byteLength,
+        'pool2dForward: the argmax',
+        () => convkit.pool2dForward(x, { kernelSize: 1, mode: 'max', out: convkit.tensor(new Float32Array(150), [2, 5, 5, 3]) }),
+      ],
       ['pool2dBackward dx', x.data.byteLength, 'pool2dBackward: dx', () => convkit.pool2dBackward(pooled.output, pooled.cache)],
-      ['linear output', 6 * 50 * 4, 'linear: output', () => convkit.linear(convkit.tensor(new Float32Array(6 * 40), [6, 40]), convkit.tensor(new Float32Array(50 * 40), [50, 40]))],
+      [
+        'linear output',
+        6 * 50 * 4,
+        'linear: output',
+        () => convkit.linear(convkit.tensor(new Float32Array(6 * 40), [6, 40]), convkit.tensor(new Float32Array(50 * 40), [50, 40])),
+      ],
       ['linearBackward dw', 50 * 40 * 4, 'linearBackward: dw', () => convkit.linearBackward(lin.output, lin.cache)],
       ['packed weights', packedBytes, 'packConv2dWeights: the packed weights', () => convkit.packConv2dWeights(w)],
     ];
@@ -95,7 +111,10 @@ describe('memory limit', function () {
   });
 
   it('allows a buffer of exactly the limit and refuses one byte more (outputs made without a kernel workspace)', () => {
-    const x = convkit.tensor(Float32Array.from({ length: 2 * 5 * 5 * 3 }, (_, i) => i % 7), [2, 5, 5, 3]);
+    const x = convkit.tensor(
+      Float32Array.from({ length: 2 * 5 * 5 * 3 }, (_, i) => i % 7),
+      [2, 5, 5, 3],
+    );
     // [what, bytes, call]
     const calls = [
       ['zeroPad output', 2 * 7 * 7 * 3 * 4, () => convkit.zeroPad(x, 1)],

@@ -12,9 +12,6 @@ const TOLERANCE = { rel: 1e-6, abs: 1e-8 };
 const numericGradient = (data, loss) => numericGradientWith(data, loss, EPS);
 const assertGradient = (analytic, numeric, label) => assertGradientWithin(analytic, numeric, label, TOLERANCE);
 
-
-
-
 /**
  * Runs forward (training mode) and backward with a random dOut, then checks dx and every
  * parameter gradient against finite differences of an eval-mode forward.
@@ -99,12 +96,20 @@ describe('nn gradient checks (float64, finite differences)', () => {
     const random = rng(18);
     for (const reduction of ['mean', 'sum']) {
       const criterion = new nn.CrossEntropyLoss({ reduction });
-      const logits = convkit.tensor(randomArray(random, 4 * 5).map((v) => 300 * v), [4, 5], { dtype: 'float64' });
+      const logits = convkit.tensor(
+        randomArray(random, 4 * 5).map((v) => 300 * v),
+        [4, 5],
+        { dtype: 'float64' },
+      );
       const targets = [3, 0, 4, 4];
       const loss = criterion.forward(logits, targets);
       assert.ok(Number.isFinite(loss), `finite loss, got ${loss}`);
       const analytic = criterion.backward().data;
-      assertGradient(analytic, numericGradient(logits.data, () => criterion.forward(logits, targets)), `CrossEntropyLoss ${reduction}`);
+      assertGradient(
+        analytic,
+        numericGradient(logits.data, () => criterion.forward(logits, targets)),
+        `CrossEntropyLoss ${reduction}`,
+      );
     }
   });
 
@@ -128,7 +133,10 @@ describe('nn gradient checks (float64, finite differences)', () => {
       const loss = () => criterion.forward(model.eval().forward(x), targets);
       assertGradient(dx.data, numericGradient(x.data, loss), 'model dx');
       const named = model.namedParameters();
-      assert.deepStrictEqual(named.map(([name]) => name), ['0.weight', '0.bias', '4.weight', '4.bias']);
+      assert.deepStrictEqual(
+        named.map(([name]) => name),
+        ['0.weight', '0.bias', '4.weight', '4.bias'],
+      );
       for (const [name, parameter] of named) assertGradient(parameter.grad.data, numericGradient(parameter.data, loss), `model d${name}`);
     });
   }

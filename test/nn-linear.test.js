@@ -17,8 +17,6 @@ function referenceLinear(x, w, b, rows, inFeatures, outFeatures) {
   return y;
 }
 
-
-
 function inputs(dtype, xShape, outFeatures, seed, withBias = true) {
   const Ctor = dtype === 'float64' ? Float64Array : Float32Array;
   const random = rng(seed);
@@ -37,7 +35,12 @@ function inputs(dtype, xShape, outFeatures, seed, withBias = true) {
 describe('linear ops', () => {
   for (const dtype of ['float32', 'float64']) {
     it(`matches a plain loop (${dtype}), with and without bias, on shapes spanning several GEMM tiles`, () => {
-      for (const [xShape, outFeatures, withBias] of [[[64, 400], 120, true], [[3, 5, 7], 9, false], [[7], 3, true], [[33, 150], 70, true]]) {
+      for (const [xShape, outFeatures, withBias] of [
+        [[64, 400], 120, true],
+        [[3, 5, 7], 9, false],
+        [[7], 3, true],
+        [[33, 150], 70, true],
+      ]) {
         const { x, w, b, rows, inFeatures } = inputs(dtype, xShape, outFeatures, 51, withBias);
         const xCopy = x.data.slice();
         const y = convkit.linear(x, w, b);
@@ -58,7 +61,10 @@ describe('linear ops', () => {
     const { output, cache } = convkit.linearForward(x, w, bias);
     const g = convkit.tensor(randomArray(rng(53), rows * outFeatures), output.shape);
     const { dx, dw, db } = convkit.linearBackward(g, cache);
-    assert.deepStrictEqual([dx.shape, dw.shape, db.shape].map((s) => Array.from(s)), [[2, 3, 4], [5, 4], [5]]);
+    assert.deepStrictEqual(
+      [dx.shape, dw.shape, db.shape].map((s) => Array.from(s)),
+      [[2, 3, 4], [5, 4], [5]],
+    );
     const loss = () => dot(convkit.linear(x, w, bias).data, g.data);
     const close = { rel: 1e-6, abs: 1e-8 };
     assertAllClose(dx.data, numericGradient(x.data, loss, 1e-6), close, 'dx');
@@ -81,7 +87,11 @@ describe('linear ops', () => {
       assert.strictEqual(grads.dx, null);
       for (const name of ['dw', 'db']) assertExactlyEqual(grads[name].data, syncGrads[name].data, `${name} without dx`);
     }
-    const convResult = convkit.conv2dForward(convkit.tensor(new Float32Array(2 * 5 * 5 * 3).fill(0.5), [2, 5, 5, 3]), convkit.tensor(new Float32Array(2 * 2 * 3 * 4).fill(0.25), [2, 2, 3, 4]), null);
+    const convResult = convkit.conv2dForward(
+      convkit.tensor(new Float32Array(2 * 5 * 5 * 3).fill(0.5), [2, 5, 5, 3]),
+      convkit.tensor(new Float32Array(2 * 2 * 3 * 4).fill(0.25), [2, 2, 3, 4]),
+      null,
+    );
     const convGrads = await convkit.async.conv2dBackward(convResult.output, convResult.cache, { inputGradient: false });
     assert.strictEqual(convGrads.dx, null);
     assertExactlyEqual(convGrads.dw.data, convkit.conv2dBackward(convResult.output, convResult.cache).dw.data, 'conv dw without dx');
@@ -105,7 +115,11 @@ describe('linear ops', () => {
       [() => convkit.linear(x, w, { data: new Float32Array(3), shape: [1, 1, 1, 3] }), 'ERR_SHAPE', /b must be of shape \[out\] with out = 3/],
       [() => convkit.linear({ data: new Float32Array(5), shape: [4, 6] }, w), 'ERR_SHAPE', /x has shape \[4, 6\], which needs 24 elements/],
       [() => convkit.linearBackward(x, {}), 'ERR_CACHE', /cache must be the LinearCache of a linearForward/],
-      [() => convkit.linearBackward(convkit.tensor(new Float32Array(8), [4, 2]), convkit.linearForward(x, w).cache), 'ERR_SHAPE', /dOut must have the forward output's shape \[4, 3\]/],
+      [
+        () => convkit.linearBackward(convkit.tensor(new Float32Array(8), [4, 2]), convkit.linearForward(x, w).cache),
+        'ERR_SHAPE',
+        /dOut must have the forward output's shape \[4, 3\]/,
+      ],
     ];
     for (const [call, code, message] of cases) {
       const error = thrown(call);

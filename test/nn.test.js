@@ -29,8 +29,7 @@ function chwToHwcColumns(weight, c, h, w) {
   const result = new weight.data.constructor(weight.data.length);
   for (let o = 0; o < out; o++)
     for (let ci = 0; ci < c; ci++)
-      for (let y = 0; y < h; y++)
-        for (let x = 0; x < w; x++) result[o * features + (y * w + x) * c + ci] = weight.data[o * features + (ci * h + y) * w + x];
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) result[o * features + (y * w + x) * c + ci] = weight.data[o * features + (ci * h + y) * w + x];
   return result;
 }
 
@@ -46,7 +45,14 @@ function withTemporaryFile(body) {
 describe('nn', () => {
   describe('Generator and initialisation', () => {
     it('repeats its sequence for a seed and differs across seeds', () => {
-      const draw = (seed) => Array.from({ length: 8 }, ((g) => () => g.nextUint32())(new nn.Generator(seed)));
+      const draw = (seed) =>
+        Array.from(
+          { length: 8 },
+          (
+            (g) => () =>
+              g.nextUint32()
+          )(new nn.Generator(seed)),
+        );
       assert.deepStrictEqual(draw(7), draw(7));
       assert.notDeepStrictEqual(draw(7), draw(8));
       assert.strictEqual(thrown(() => new nn.Generator(-1)).code, 'ERR_ARG');
@@ -63,13 +69,21 @@ describe('nn', () => {
       assert.ok(Math.abs(sum / 20000 - 0.5) < 0.05, `mean ${sum / 20000}`);
     });
 
-    it("initialises like PyTorch: U(-1/sqrt(fanIn), 1/sqrt(fanIn)) for weights and biases", () => {
+    it('initialises like PyTorch: U(-1/sqrt(fanIn), 1/sqrt(fanIn)) for weights and biases', () => {
       const conv = new nn.Conv2d(6, 16, 5, { generator: new nn.Generator(1) });
       const linear = new nn.Linear(400, 120, { generator: new nn.Generator(1) });
-      for (const [parameter, fanIn] of [[conv.weight, 150], [conv.bias, 150], [linear.weight, 400], [linear.bias, 400]]) {
+      for (const [parameter, fanIn] of [
+        [conv.weight, 150],
+        [conv.bias, 150],
+        [linear.weight, 400],
+        [linear.bias, 400],
+      ]) {
         const bound = 1 / Math.sqrt(fanIn);
         const values = Array.from(parameter.data);
-        assert.ok(values.every((v) => Math.abs(v) <= bound), 'within the bound');
+        assert.ok(
+          values.every((v) => Math.abs(v) <= bound),
+          'within the bound',
+        );
         assert.ok(Math.max(...values.map(Math.abs)) > 0.9 * bound, 'spread over the range');
       }
     });
@@ -117,7 +131,10 @@ describe('nn', () => {
     const model = smallModel('NHWC', { generator: new nn.Generator(5) });
     const x = convkit.tensor(new Float32Array(2 * 7 * 7 * 2).fill(0.5), [2, 7, 7, 2]);
     const y = model.eval().forward(x);
-    assert.strictEqual(model.modules.every((m) => m.training === false), true);
+    assert.strictEqual(
+      model.modules.every((m) => m.training === false),
+      true,
+    );
     assert.strictEqual(thrown(() => model.backward(y)).code, 'ERR_CACHE');
     model.train();
     const trained = model.forward(x);

@@ -5,7 +5,15 @@ const convkit = require('../dist');
 const { assertExactlyEqual, randomArray, rng } = require('./helpers');
 
 function randomTensor(random, shape, Ctor, layout) {
-  return convkit.tensor(randomArray(random, shape.reduce((a, b) => a * b), Ctor), shape, { layout });
+  return convkit.tensor(
+    randomArray(
+      random,
+      shape.reduce((a, b) => a * b),
+      Ctor,
+    ),
+    shape,
+    { layout },
+  );
 }
 
 /** A tensor of the shape and layout of `like`, full of NaN (so a skipped element shows). */
@@ -40,7 +48,10 @@ describe('options.out', function () {
         assert.strictEqual(fromAsync.layout, layout);
         assertExactlyEqual(plain.data, expected.data, 'async conv2d');
 
-        for (const [name, pool] of [['maxPool2d', convkit.maxPool2d], ['avgPool2d', convkit.avgPool2d]]) {
+        for (const [name, pool] of [
+          ['maxPool2d', convkit.maxPool2d],
+          ['avgPool2d', convkit.avgPool2d],
+        ]) {
           const poolOptions = { layout, kernelSize: 3, stride: 2, padding: 1 };
           const fresh = pool(x, poolOptions);
           const into = poisoned(fresh);
@@ -76,7 +87,10 @@ describe('options.out', function () {
       code: 'ERR_SHAPE',
       message: /options\.out must have the output's shape \[1, 3, 3, 2\], got \[1, 3, 2, 3\]/,
     });
-    assert.throws(() => convkit.conv2d(x, w, null, { out: convkit.tensor(new Float64Array(18), [1, 3, 3, 2]) }), { code: 'ERR_DTYPE', message: /options\.out/ });
+    assert.throws(() => convkit.conv2d(x, w, null, { out: convkit.tensor(new Float64Array(18), [1, 3, 3, 2]) }), {
+      code: 'ERR_DTYPE',
+      message: /options\.out/,
+    });
     assert.throws(() => convkit.conv2d(x, w, null, { out: convkit.tensor(new Float32Array(18), [1, 3, 3, 2], { layout: 'NCHW' }) }), {
       code: 'ERR_ARG',
       message: /options\.out\.layout/,

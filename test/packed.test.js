@@ -18,8 +18,24 @@ function makeLayer(random, { layout, dtype, n = 2, c = 24, h = 9, w = 11, cout =
   const xShape = inputShape(layout, n, c, h, w);
   const wShape = weightShape(layout, cout, c / groups, k);
   return {
-    x: convkit.tensor(randomArray(random, xShape.reduce((a, b) => a * b), Ctor), xShape, { layout }),
-    w: convkit.tensor(randomArray(random, wShape.reduce((a, b) => a * b), Ctor), wShape, { layout }),
+    x: convkit.tensor(
+      randomArray(
+        random,
+        xShape.reduce((a, b) => a * b),
+        Ctor,
+      ),
+      xShape,
+      { layout },
+    ),
+    w: convkit.tensor(
+      randomArray(
+        random,
+        wShape.reduce((a, b) => a * b),
+        Ctor,
+      ),
+      wShape,
+      { layout },
+    ),
     b: randomArray(random, cout, Ctor),
   };
 }
@@ -66,7 +82,10 @@ describe('packed convolution weights', function () {
   it('serves other batch and image sizes than the first call', function () {
     const layer = makeLayer(random, { layout: 'NHWC', dtype: 'float32' });
     const packed = convkit.packConv2dWeights(layer.w);
-    for (const [n, h, w] of [[1, 5, 5], [3, 17, 4]]) {
+    for (const [n, h, w] of [
+      [1, 5, 5],
+      [3, 17, 4],
+    ]) {
       const x = convkit.tensor(randomArray(random, n * h * w * 24, Float32Array), [n, h, w, 24]);
       assertExactlyEqual(convkit.conv2d(x, packed, null, { padding: 1 }).data, convkit.conv2d(x, layer.w, null, { padding: 1 }).data, `${n}x${h}x${w}`);
     }

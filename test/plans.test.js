@@ -34,14 +34,20 @@ const CASES = [
 
 // Every algorithm of native/kernels/plan.hpp.
 const ALGORITHMS = [
-  'direct', 'depthwise', 'gemm_nhwc_band', 'gemm_nhwc_im2col', 'gemm_nchw',
-  'dx_as_forward', 'col2im_nhwc', 'col2im_nchw', 'filter_gemm_nhwc', 'filter_gemm_nchw',
+  'direct',
+  'depthwise',
+  'gemm_nhwc_band',
+  'gemm_nhwc_im2col',
+  'gemm_nchw',
+  'dx_as_forward',
+  'col2im_nhwc',
+  'col2im_nchw',
+  'filter_gemm_nhwc',
+  'filter_gemm_nchw',
 ];
 
 function shapes(layout, n, c, h, w, cout, k, groups) {
-  return layout === 'NHWC'
-    ? { x: [n, h, w, c], w: [k, k, c / groups, cout] }
-    : { x: [n, c, h, w], w: [cout, c / groups, k, k] };
+  return layout === 'NHWC' ? { x: [n, h, w, c], w: [k, k, c / groups, cout] } : { x: [n, c, h, w], w: [cout, c / groups, k, k] };
 }
 
 describe('conv2dPlan: one case per algorithm, path and values', function () {

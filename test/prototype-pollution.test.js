@@ -32,7 +32,10 @@ describe('prototype pollution', function () {
     const names = Object.keys(results.clean);
     assert.ok(names.length >= 20, `only ${names.length} scenarios ran`);
     const differing = names.filter((name) => JSON.stringify(results.polluted[name]) !== JSON.stringify(results.clean[name]));
-    const detail = differing.map((name) => `${name}:\n  clean:    ${JSON.stringify(results.clean[name]).slice(0, 300)}\n  polluted: ${JSON.stringify(results.polluted[name]).slice(0, 300)}`);
+    const detail = differing.map(
+      (name) =>
+        `${name}:\n  clean:    ${JSON.stringify(results.clean[name]).slice(0, 300)}\n  polluted: ${JSON.stringify(results.polluted[name]).slice(0, 300)}`,
+    );
     assert.deepStrictEqual(differing, [], detail.join('\n'));
   });
 });

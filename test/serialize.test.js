@@ -133,7 +133,10 @@ describe('parameter files', function () {
       nn.loadParameters(target, file);
       assertSameParameters(target, snapshot(source), 'round trip');
       const other = new nn.Sequential(new nn.Conv2d(2, 3, 3, { layout: 'NCHW' }));
-      assert.throws(() => nn.loadParameters(other, file), { code: 'ERR_ARG', message: /not a convkit parameter file.*more than the \d+ a file of this model's parameters can have/ });
+      assert.throws(() => nn.loadParameters(other, file), {
+        code: 'ERR_ARG',
+        message: /not a convkit parameter file.*more than the \d+ a file of this model's parameters can have/,
+      });
       const wider = new nn.Sequential(new nn.Conv2d(2, 3, 3, { layout: 'NCHW' }), new nn.ReLU(), new nn.Flatten(), new nn.Linear(12, 5));
       assert.throws(() => nn.loadParameters(wider, file), { code: 'ERR_SHAPE', message: /3.weight has shape \[4, 12\] in .*, but \[5, 12\] in the model/ });
     });
@@ -213,7 +216,10 @@ describe('parameter files', function () {
       const before = snapshot(target);
       const rss = process.memoryUsage().rss;
       const started = process.hrtime.bigint();
-      assert.throws(() => nn.loadParameters(target, file), { code: 'ERR_ARG', message: /1073741824 bytes, more than the \d+ a file of this model's parameters can have/ });
+      assert.throws(() => nn.loadParameters(target, file), {
+        code: 'ERR_ARG',
+        message: /1073741824 bytes, more than the \d+ a file of this model's parameters can have/,
+      });
       assert.ok(Number(process.hrtime.bigint() - started) < 200e6, 'slow enough to have read the file');
       assert.ok(process.memoryUsage().rss - rss < 64 * 2 ** 20, 'RSS grew: the file was read');
       assertSameParameters(target, before, 'after the refusal');

@@ -76,7 +76,16 @@ describe('tensor()', function () {
   });
 
   it('lets a shape reshape nested arrays with the same element count', function () {
-    assert.deepStrictEqual(tensor([[1, 2], [3, 4]], [4]).shape, [4]);
+    assert.deepStrictEqual(
+      tensor(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [4],
+      ).shape,
+      [4],
+    );
   });
 
   it('reads elements by index with get()', function () {

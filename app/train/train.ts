@@ -174,7 +174,9 @@ const percent = (fraction: number): string => `${(100 * fraction).toFixed(2)}%`;
 /** A finite loss, or TrainingDivergedError: NaN or infinite parameters would only train to chance. */
 function checkFinite(loss: number, where: string, lr: number): number {
   if (!Number.isFinite(loss)) {
-    throw new TrainingDivergedError(`training diverged: the loss became ${loss} at ${where} (peak learning rate ${lr}); try a smaller --lr. Nothing was saved.`);
+    throw new TrainingDivergedError(
+      `training diverged: the loss became ${loss} at ${where} (peak learning rate ${lr}); try a smaller --lr. Nothing was saved.`,
+    );
   }
   return loss;
 }

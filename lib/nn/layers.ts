@@ -1,18 +1,7 @@
 // The layers: thin stateful wrappers over the ops, which do the heavy work natively.
 import type { Conv2dCache, LinearCache, Pool2dCache } from '../caches';
 import { ConvkitError, describe, fail } from '../errors';
-import {
-  avgPool2d,
-  conv2d,
-  conv2dBackward,
-  conv2dForward,
-  linear,
-  linearBackward,
-  linearForward,
-  maxPool2d,
-  pool2dBackward,
-  pool2dForward,
-} from '../ops';
+import { avgPool2d, conv2d, conv2dBackward, conv2dForward, linear, linearBackward, linearForward, maxPool2d, pool2dBackward, pool2dForward } from '../ops';
 import type { ParameterGradients } from '../ops';
 import { checkOptions, checkTensor, Conv2dOptions, dtypeOf, pair, Pair, Pool2dOptions, PoolMode } from '../shapes';
 import { allocateOutput } from '../alloc';
@@ -78,7 +67,12 @@ abstract class WeightedLayer<C> extends Module {
   }
 
   override namedParameters(): [string, Parameter][] {
-    return this.bias ? [['weight', this.weight], ['bias', this.bias]] : [['weight', this.weight]];
+    return this.bias
+      ? [
+          ['weight', this.weight],
+          ['bias', this.bias],
+        ]
+      : [['weight', this.weight]];
   }
 }
 
@@ -144,8 +138,7 @@ function oihwToHwio(oihw: FloatArray, cout: number, cin: number, kh: number, kw:
   const hwio = new (oihw.constructor as typeof Float32Array | typeof Float64Array)(oihw.length);
   for (let o = 0; o < cout; o++)
     for (let i = 0; i < cin; i++)
-      for (let y = 0; y < kh; y++)
-        for (let x = 0; x < kw; x++) hwio[((y * kw + x) * cin + i) * cout + o] = oihw[((o * cin + i) * kh + y) * kw + x];
+      for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) hwio[((y * kw + x) * cin + i) * cout + o] = oihw[((o * cin + i) * kh + y) * kw + x];
   return hwio;
 }
 
@@ -351,7 +344,11 @@ function newLike(op: string, name: string, data: FloatArray): FloatArray {
 /** dOut must have the forward output's shape and dtype. */
 function checkSameSize(op: string, dOut: TensorLike, output: Tensor): TensorLike {
   const gradient = checkTensor(op, 'dOut', dOut, '[...]', 'any');
-  if (gradient.data.length !== output.data.length || gradient.shape.length !== output.shape.length || gradient.shape.some((size, i) => size !== output.shape[i])) {
+  if (
+    gradient.data.length !== output.data.length ||
+    gradient.shape.length !== output.shape.length ||
+    gradient.shape.some((size, i) => size !== output.shape[i])
+  ) {
     fail('ERR_SHAPE', op, 'dOut', `of the forward output's shape ${describe(output.shape)}`, gradient.shape);
   }
   if (dtypeOf(gradient.data) !== output.dtype) fail('ERR_DTYPE', op, 'dOut', `${output.dtype} like the forward output`, dtypeOf(gradient.data));

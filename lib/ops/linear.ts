@@ -6,17 +6,7 @@ import { encodeGemmParams } from '../generated/boundary';
 import { checkGradient, checkSameDType, checkTensor, dtypeOf, resolveLayout } from '../shapes';
 import { Tensor, TensorLike } from '../tensor';
 import { KernelCall, Plan, runSync } from './run';
-import {
-  allocate,
-  BackwardOptions,
-  BiasLike,
-  checkBias,
-  checkCachedArray,
-  LINEAR_BIAS,
-  output,
-  ParameterGradients,
-  wantsInputGradient,
-} from './shared';
+import { allocate, BackwardOptions, BiasLike, checkBias, checkCachedArray, LINEAR_BIAS, output, ParameterGradients, wantsInputGradient } from './shared';
 
 export interface LinearForwardResult {
   output: Tensor;
@@ -60,7 +50,14 @@ function planLinearForward(
     : null;
   // y = x w^T: B(k, j) = w[j, k].
   const params = encodeGemmParams({
-    m: rows, n: outFeatures, k: inFeatures, aRowStride: inFeatures, aColStride: 1, bRowStride: 1, bColStride: inFeatures, accumulate: false,
+    m: rows,
+    n: outFeatures,
+    k: inFeatures,
+    aRowStride: inFeatures,
+    aColStride: 1,
+    bRowStride: 1,
+    bColStride: inFeatures,
+    accumulate: false,
   });
   return { calls: [['gemm', [input.data, weights.data, bias && bias.data, y.data, params]]], result: { output: y, cache } };
 }
@@ -89,20 +86,41 @@ export function planLinearBackward(dOut: TensorLike, cache: LinearCache, options
   const db = cache.biasShape && new Tensor(allocate(op, 'db', dtype, outFeatures), cache.biasShape.slice(), x.layout);
   // dw = dOut^T x: A(i, k) = dOut[k, i].
   const dwParams = encodeGemmParams({
-    m: outFeatures, n: inFeatures, k: rows, aRowStride: 1, aColStride: outFeatures, bRowStride: inFeatures, bColStride: 1, accumulate: false,
+    m: outFeatures,
+    n: inFeatures,
+    k: rows,
+    aRowStride: 1,
+    aColStride: outFeatures,
+    bRowStride: inFeatures,
+    bColStride: 1,
+    accumulate: false,
   });
   const calls: KernelCall[] = [['gemm', [dy.data, x.data, null, dw.data, dwParams]]];
   if (dx) {
     // dx = dOut w
     const dxParams = encodeGemmParams({
-      m: rows, n: inFeatures, k: outFeatures, aRowStride: outFeatures, aColStride: 1, bRowStride: inFeatures, bColStride: 1, accumulate: false,
+      m: rows,
+      n: inFeatures,
+      k: outFeatures,
+      aRowStride: outFeatures,
+      aColStride: 1,
+      bRowStride: inFeatures,
+      bColStride: 1,
+      accumulate: false,
     });
     calls.unshift(['gemm', [dy.data, w.data, null, dx.data, dxParams]]);
   }
   if (db) {
     // db = ones[1, rows] dOut
     const dbParams = encodeGemmParams({
-      m: 1, n: outFeatures, k: rows, aRowStride: 0, aColStride: 0, bRowStride: outFeatures, bColStride: 1, accumulate: false,
+      m: 1,
+      n: outFeatures,
+      k: rows,
+      aRowStride: 0,
+      aColStride: 0,
+      bRowStride: outFeatures,
+      bColStride: 1,
+      accumulate: false,
     });
     calls.push(['gemm', [ONE[dtype], dy.data, null, db.data, dbParams]]);
   }

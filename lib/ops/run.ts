@@ -51,7 +51,8 @@ export async function runAsync<R>(plan: () => Plan<R>): Promise<R> {
   const { calls, result } = plan();
   const binding: NativeBinding = native();
   const outputs = calls.flatMap(([name, args]) =>
-    OUTPUT_ARGS[name].map((i) => args[i]).filter((a): a is ArrayBufferView => ArrayBuffer.isView(a) && a.byteLength > 0));
+    OUTPUT_ARGS[name].map((i) => args[i]).filter((a): a is ArrayBufferView => ArrayBuffer.isView(a) && a.byteLength > 0),
+  );
   try {
     await Promise.all(calls.map(([name, args]) => (binding[ASYNC_NAME[name]] as AnyKernel)(...args)));
   } catch (error) {
@@ -60,6 +61,9 @@ export async function runAsync<R>(plan: () => Plan<R>): Promise<R> {
   // The addon pins the memory, so the kernel wrote safely, but into whoever received a buffer the
   // caller transferred meanwhile: the result is not here to return.
   if (outputs.some((a) => a.byteLength === 0))
-    throw new ConvkitError('ERR_ARG', 'an output buffer (options.out or a result array) was detached or transferred while the async call ran; its result went with it');
+    throw new ConvkitError(
+      'ERR_ARG',
+      'an output buffer (options.out or a result array) was detached or transferred while the async call ran; its result went with it',
+    );
   return result;
 }

@@ -30,7 +30,6 @@ export function wantsInputGradient(op: string, options: BackwardOptions | undefi
   return flag;
 }
 
-
 export function allocate(op: string, name: string, dtype: DType, count: number): FloatArray {
   return allocateOutput(op, name, dtype === 'float64' ? Float64Array : Float32Array, count);
 }
@@ -68,7 +67,8 @@ export function forwardOutput(
   if (own !== undefined && own !== layout) fail('ERR_ARG', op, 'options.out.layout', `${describe(layout)} like the output`, own);
   const data = given.data;
   for (const [name, input] of inputs) {
-    const overlaps = input && input.buffer === data.buffer && input.byteOffset < data.byteOffset + data.byteLength && data.byteOffset < input.byteOffset + input.byteLength;
+    const overlaps =
+      input && input.buffer === data.buffer && input.byteOffset < data.byteOffset + data.byteLength && data.byteOffset < input.byteOffset + input.byteLength;
     if (overlaps) throw new ConvkitError('ERR_ARG', `${op}: options.out must not share memory with ${name}`);
   }
   return out instanceof Tensor ? out : new Tensor(data, shape, layout);

@@ -30,23 +30,34 @@ View unwrap(const Napi::Value& v, const char* name, PinnedBuffers* pins) {
 std::string describe(const Napi::Value& v) {
   if (v.IsTypedArray()) {
     switch (v.As<Napi::TypedArray>().TypedArrayType()) {
-      case napi_float32_array: return "Float32Array";
-      case napi_float64_array: return "Float64Array";
-      case napi_int32_array: return "Int32Array";
-      default: return "another typed array";
+      case napi_float32_array:
+        return "Float32Array";
+      case napi_float64_array:
+        return "Float64Array";
+      case napi_int32_array:
+        return "Int32Array";
+      default:
+        return "another typed array";
     }
   }
   if (v.IsNull()) return "null";
   if (v.IsUndefined()) return "undefined";
   if (v.IsArray()) return "an Array";
   switch (v.Type()) {
-    case napi_number: return "a number";
-    case napi_string: return "a string";
-    case napi_boolean: return "a boolean";
-    case napi_bigint: return "a bigint";
-    case napi_symbol: return "a symbol";
-    case napi_function: return "a function";
-    default: return "an object";
+    case napi_number:
+      return "a number";
+    case napi_string:
+      return "a string";
+    case napi_boolean:
+      return "a boolean";
+    case napi_bigint:
+      return "a bigint";
+    case napi_symbol:
+      return "a symbol";
+    case napi_function:
+      return "a function";
+    default:
+      return "an object";
   }
 }
 
@@ -59,8 +70,8 @@ View FloatArgs::get(const Napi::Value& v, const char* name, bool nullable) {
                                           (nullable ? " or null" : "") + ", got " + describe(v));
   const DType d = is_f32 ? DType::F32 : DType::F64;
   if (dtype_known && d != dtype)
-    throw Error(ErrorCode::ERR_DTYPE, std::string(name) + " must be " + dtype_name(dtype) + " like the other tensors, got " +
-                                          dtype_name(d));
+    throw Error(ErrorCode::ERR_DTYPE,
+                std::string(name) + " must be " + dtype_name(dtype) + " like the other tensors, got " + dtype_name(d));
   dtype_known = true;
   dtype = d;
   return unwrap(v, name, pins);
@@ -69,8 +80,8 @@ View FloatArgs::get(const Napi::Value& v, const char* name, bool nullable) {
 View int32_arg(const Napi::Value& v, const char* name, bool nullable, PinnedBuffers* pins) {
   if (nullable && (v.IsNull() || v.IsUndefined())) return View{};
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw Error(ErrorCode::ERR_DTYPE, std::string(name) + " must be an Int32Array" + (nullable ? " or null" : "") +
-                                          ", got " + describe(v));
+    throw Error(ErrorCode::ERR_DTYPE,
+                std::string(name) + " must be an Int32Array" + (nullable ? " or null" : "") + ", got " + describe(v));
   return unwrap(v, name, pins);
 }
 
@@ -85,7 +96,8 @@ void throw_length(const View& v, int64_t expected, const char* name) {
                                         " elements for the given shape, got " + std::to_string(v.length));
 }
 
-void require_disjoint(const View& out, const char* out_name, std::initializer_list<std::pair<const View*, const char*>> others) {
+void require_disjoint(const View& out, const char* out_name,
+                      std::initializer_list<std::pair<const View*, const char*>> others) {
   const auto* begin = static_cast<const uint8_t*>(out.data);
   const auto* end = begin + out.length * int64_t(out.bytes_per_element);
   for (const auto& [other, name] : others) {
@@ -100,7 +112,8 @@ void require_disjoint(const View& out, const char* out_name, std::initializer_li
 ParamValues::ParamValues(const Napi::Value& v, uint32_t count, const char* const* names, const char* what)
     : names_(names), what_(what) {
   if (!v.IsArray())
-    throw Error(ErrorCode::ERR_ARG, std::string(what) + " must be an Array of " + std::to_string(count) + " numbers, got " + describe(v));
+    throw Error(ErrorCode::ERR_ARG,
+                std::string(what) + " must be an Array of " + std::to_string(count) + " numbers, got " + describe(v));
   auto array = v.As<Napi::Array>();
   if (array.Length() != count)
     throw Error(ErrorCode::ERR_ARG, std::string(what) + " must have " + std::to_string(count) + " entries, got " +
@@ -121,7 +134,8 @@ int64_t ParamValues::integer(uint32_t field) const {
 
 bool ParamValues::flag(uint32_t field) const {
   const double d = values_[field];
-  if (d != 0 && d != 1) throw Error(ErrorCode::ERR_ARG, field_name(field) + " must be 0 or 1, got " + std::to_string(d));
+  if (d != 0 && d != 1)
+    throw Error(ErrorCode::ERR_ARG, field_name(field) + " must be 0 or 1, got " + std::to_string(d));
   return d == 1;
 }
 
@@ -129,7 +143,8 @@ void ParamValues::throw_bad_code(uint32_t field, const char* const* names, int64
   std::string expected;
   for (int64_t i = 0; i < count; ++i)
     expected += (i == 0 ? "" : i + 1 == count ? " or " : ", ") + std::to_string(i) + " (" + names[i] + ")";
-  throw Error(ErrorCode::ERR_ARG, field_name(field) + " must be " + expected + ", got " + std::to_string(values_[field]));
+  throw Error(ErrorCode::ERR_ARG,
+              field_name(field) + " must be " + expected + ", got " + std::to_string(values_[field]));
 }
 
 std::string ParamValues::field_name(uint32_t field) const { return std::string(what_) + "." + names_[field]; }

@@ -56,7 +56,8 @@ inline void require_length(const View& v, int64_t expected, const char* name) {
 
 // Outputs must not share memory with any other argument (the kernels read inputs while
 // writing outputs).
-void require_disjoint(const View& out, const char* out_name, std::initializer_list<std::pair<const View*, const char*>> others);
+void require_disjoint(const View& out, const char* out_name,
+                      std::initializer_list<std::pair<const View*, const char*>> others);
 
 // An element-wise output may be one of its inputs exactly (in place), or disjoint from it.
 inline void require_same_or_disjoint(const View& out, const char* out_name, const View& in, const char* in_name) {
@@ -77,7 +78,8 @@ class ParamValues {
   template <class Enum>
   Enum code(uint32_t field) const {
     const int64_t value = integer(field);
-    if (value < 0 || value >= EnumSchema<Enum>::kCount) throw_bad_code(field, EnumSchema<Enum>::kNames, EnumSchema<Enum>::kCount);
+    if (value < 0 || value >= EnumSchema<Enum>::kCount)
+      throw_bad_code(field, EnumSchema<Enum>::kNames, EnumSchema<Enum>::kCount);
     return Enum(value);
   }
 

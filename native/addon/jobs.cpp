@@ -99,7 +99,8 @@ class AsyncJob {
     if (napi_create_async_work(env, nullptr, name, execute, complete, self.get(), &self->work_) != napi_ok ||
         napi_queue_async_work(env, self->work_) != napi_ok) {
       if (self->work_) napi_delete_async_work(env, self->work_);
-      napi_reject_deferred(env, self->deferred_, coded_error(env, ErrorCode::ERR_INTERNAL, "could not queue the async job").Value());
+      napi_reject_deferred(env, self->deferred_,
+                           coded_error(env, ErrorCode::ERR_INTERNAL, "could not queue the async job").Value());
       return Napi::Value(env, promise);
     }
     self.release();  // owned by the queued work until complete()

@@ -32,7 +32,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
     return env.Undefined();
   });
   init_env_state(env);
-  auto add = [&](const char* name, Napi::Function::Callback fn) { exports.Set(name, Napi::Function::New(env, fn, name)); };
+  auto add = [&](const char* name, Napi::Function::Callback fn) {
+    exports.Set(name, Napi::Function::New(env, fn, name));
+  };
   add("conv2dForward", sync_entry<parse_conv2d_forward>);
   add("conv2dPackedWeightsLength", conv2d_packed_weights_length);
   add("conv2dPackWeights", sync_entry<parse_conv2d_pack_weights>);

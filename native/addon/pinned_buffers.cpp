@@ -35,17 +35,19 @@ void PinnedBuffers::pin(napi_value array_buffer, const char* name) {
   if (value->IsArrayBuffer()) {
     std::shared_ptr<v8::BackingStore> store = value.As<v8::ArrayBuffer>()->GetBackingStore();
     if (store->IsResizableByUserJavaScript())
-      throw Error(ErrorCode::ERR_ARG, std::string(name) +
-                                 " must not be backed by a resizable ArrayBuffer in an async call (resize() could "
-                                 "free its memory while the call runs); got one with maxByteLength " +
-                                 std::to_string(store->MaxByteLength()) + ", use a fixed-length buffer or the sync call");
+      throw Error(ErrorCode::ERR_ARG,
+                  std::string(name) +
+                      " must not be backed by a resizable ArrayBuffer in an async call (resize() could "
+                      "free its memory while the call runs); got one with maxByteLength " +
+                      std::to_string(store->MaxByteLength()) + ", use a fixed-length buffer or the sync call");
     stores_.push_back(std::move(store));
   } else if (value->IsSharedArrayBuffer()) {
     // A growable SharedArrayBuffer can only grow, and growing commits pages in place: holding
     // the store is enough.
     stores_.push_back(value.As<v8::SharedArrayBuffer>()->GetBackingStore());
   } else {
-    throw Error(ErrorCode::ERR_INTERNAL, std::string(name) + ": the typed array's buffer is neither an ArrayBuffer nor a SharedArrayBuffer");
+    throw Error(ErrorCode::ERR_INTERNAL,
+                std::string(name) + ": the typed array's buffer is neither an ArrayBuffer nor a SharedArrayBuffer");
   }
 }
 

@@ -35,10 +35,11 @@ inline int64_t saturating_sum(int64_t a, int64_t b) {
 // bodies and slowed them (docs/decisions.md).
 [[noreturn]] __attribute__((noinline, cold)) inline void throw_workspace_bytes(int64_t count, size_t element_size) {
   throw Error(ErrorCode::ERR_TOO_LARGE, "a kernel workspace of " + std::to_string(count) + " elements of " +
-                                   std::to_string(element_size) + " bytes exceeds the address space");
+                                            std::to_string(element_size) + " bytes exceeds the address space");
 }
 
-[[noreturn]] __attribute__((noinline, cold)) inline void throw_workspace_elements(std::initializer_list<int64_t> factors) {
+[[noreturn]] __attribute__((noinline, cold)) inline void throw_workspace_elements(
+    std::initializer_list<int64_t> factors) {
   std::string product;
   for (int64_t f : factors) product += (product.empty() ? "" : " x ") + std::to_string(f);
   throw Error(ErrorCode::ERR_TOO_LARGE, "a kernel workspace of " + product + " elements exceeds the address space");
@@ -48,7 +49,8 @@ inline int64_t saturating_sum(int64_t a, int64_t b) {
 // (a negative count is a product that already wrapped).
 inline size_t checked_bytes(int64_t count, size_t element_size) {
   size_t bytes;
-  if (__builtin_expect(count < 0 || count == kSaturated || __builtin_mul_overflow(size_t(count), element_size, &bytes), 0))
+  if (__builtin_expect(count < 0 || count == kSaturated || __builtin_mul_overflow(size_t(count), element_size, &bytes),
+                       0))
     throw_workspace_bytes(count, element_size);
   return bytes;
 }

@@ -19,12 +19,14 @@ void check_scratch_request(size_t bytes) {
   const int64_t limit = memory_limit_bytes();
   if (bytes > uint64_t(limit))
     throw Error(ErrorCode::ERR_TOO_LARGE, "a workspace must fit the memory limit of " + std::to_string(limit) +
-                                     " bytes (setMemoryLimit), got a request for " + std::to_string(bytes) + " bytes");
+                                              " bytes (setMemoryLimit), got a request for " + std::to_string(bytes) +
+                                              " bytes");
 }
 
 void* aligned_alloc_or_throw(size_t bytes) {
   if (bytes == 0) bytes = 64;
-  if (bytes > (size_t(1) << 46)) throw Error(ErrorCode::ERR_ALLOC, "scratch request of " + std::to_string(bytes) + " bytes refused");
+  if (bytes > (size_t(1) << 46))
+    throw Error(ErrorCode::ERR_ALLOC, "scratch request of " + std::to_string(bytes) + " bytes refused");
   void* p = nullptr;
   if (posix_memalign(&p, 64, (bytes + 63) & ~size_t(63)) != 0 || p == nullptr)
     throw Error(ErrorCode::ERR_ALLOC, "out of memory allocating " + std::to_string(bytes) + " bytes of scratch");

@@ -60,8 +60,8 @@ struct PoolShape {
   int64_t oh = 0, ow = 0;
   int64_t stride_h = 1, stride_w = 1;
   int64_t pad_h = 0, pad_w = 0;
-  bool ceil_mode = false;          // only used to re-check oh/ow
-  bool count_include_pad = true;   // avg mode only
+  bool ceil_mode = false;         // only used to re-check oh/ow
+  bool count_include_pad = true;  // avg mode only
 
   int64_t x_size() const { return n * c * h * w; }
   int64_t y_size() const { return n * c * oh * ow; }

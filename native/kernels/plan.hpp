@@ -16,16 +16,16 @@ enum class ConvPass : int32_t { kForward = 0, kBackwardInput = 1, kBackwardFilte
 
 // One value per way of computing a pass; each pass uses a subset (see conv/plan.hpp).
 enum class ConvAlgorithm : int32_t {
-  kDirect = 0,          // direct kernel on zero-padded planes (few output channels per group)
-  kDepthwise,           // one input channel per group (depthwise, or a single-channel input)
-  kGemmNhwcBand,        // forward NHWC: GEMM reading A rows in place from a padded input band
-  kGemmNhwcIm2col,      // forward NHWC: GEMM over packed im2col tiles (band mostly padding)
-  kGemmNchw,            // forward NCHW: GEMM over im2col B panels
-  kDxAsForward,         // dx NHWC stride 1: banded forward of dY with the flipped weights
-  kCol2imNhwc,          // dx NHWC: dY x W^T tiles scattered back by col2im
-  kCol2imNchw,          // dx NCHW: the same in NCHW
-  kFilterGemmNhwc,      // dw NHWC: GEMM of im2col and dY, per-thread partials
-  kFilterGemmNchw,      // dw NCHW: the same in NCHW
+  kDirect = 0,      // direct kernel on zero-padded planes (few output channels per group)
+  kDepthwise,       // one input channel per group (depthwise, or a single-channel input)
+  kGemmNhwcBand,    // forward NHWC: GEMM reading A rows in place from a padded input band
+  kGemmNhwcIm2col,  // forward NHWC: GEMM over packed im2col tiles (band mostly padding)
+  kGemmNchw,        // forward NCHW: GEMM over im2col B panels
+  kDxAsForward,     // dx NHWC stride 1: banded forward of dY with the flipped weights
+  kCol2imNhwc,      // dx NHWC: dY x W^T tiles scattered back by col2im
+  kCol2imNchw,      // dx NCHW: the same in NCHW
+  kFilterGemmNhwc,  // dw NHWC: GEMM of im2col and dY, per-thread partials
+  kFilterGemmNchw,  // dw NCHW: the same in NCHW
 };
 
 constexpr int kConvAlgorithmCount = int(ConvAlgorithm::kFilterGemmNchw) + 1;

@@ -1,7 +1,7 @@
 // Re-checks every size the kernels are given: the JS layer validates first, but the native
 // side never trusts it.
-#include <initializer_list>
 #include <climits>
+#include <initializer_list>
 #include <string>
 
 #include "common.hpp"
@@ -83,13 +83,15 @@ void validate(const ConvShape& s) {
   require_non_negative("padding left", s.pad_left);
   require_non_negative("padding bottom", s.pad_bottom);
   require_non_negative("padding right", s.pad_right);
-  for (int64_t v : {s.h, s.w, s.kh, s.kw, s.stride_h, s.stride_w, s.dilation_h, s.dilation_w, s.pad_top,
-                    s.pad_left, s.pad_bottom, s.pad_right})
+  for (int64_t v : {s.h, s.w, s.kh, s.kw, s.stride_h, s.stride_w, s.dilation_h, s.dilation_w, s.pad_top, s.pad_left,
+                    s.pad_bottom, s.pad_right})
     if (v > kMaxDimension) throw Error(ErrorCode::ERR_TOO_LARGE, "a spatial size or option exceeds 2^31: " + str(v));
   if (s.c % s.groups != 0)
-    throw Error(ErrorCode::ERR_SHAPE, "groups (" + str(s.groups) + ") must divide the input channels (" + str(s.c) + ")");
+    throw Error(ErrorCode::ERR_SHAPE,
+                "groups (" + str(s.groups) + ") must divide the input channels (" + str(s.c) + ")");
   if (s.cout % s.groups != 0)
-    throw Error(ErrorCode::ERR_SHAPE, "groups (" + str(s.groups) + ") must divide the output channels (" + str(s.cout) + ")");
+    throw Error(ErrorCode::ERR_SHAPE,
+                "groups (" + str(s.groups) + ") must divide the output channels (" + str(s.cout) + ")");
   // Derived extents: the padded input, and the dilated kernel span, which must fit inside it
   // (else there is no output, below). Every field being at most 2^31, both stay below 2^33
   // (checked all the same, should a field's cap ever grow), so that the kernels' index
@@ -101,11 +103,13 @@ void validate(const ConvShape& s) {
   const int64_t oh = conv_out_size(s.h, s.pad_top, s.pad_bottom, s.kh, s.dilation_h, s.stride_h);
   const int64_t ow = conv_out_size(s.w, s.pad_left, s.pad_right, s.kw, s.dilation_w, s.stride_w);
   if (oh < 1 || ow < 1)
-    throw Error(ErrorCode::ERR_SHAPE, "kernel (" + str(s.kh) + "x" + str(s.kw) + ", dilation " + str(s.dilation_h) + "x" +
-                                 str(s.dilation_w) + ") is larger than the padded input (" +
-                                 str(s.h + s.pad_top + s.pad_bottom) + "x" + str(s.w + s.pad_left + s.pad_right) + ")");
+    throw Error(ErrorCode::ERR_SHAPE, "kernel (" + str(s.kh) + "x" + str(s.kw) + ", dilation " + str(s.dilation_h) +
+                                          "x" + str(s.dilation_w) + ") is larger than the padded input (" +
+                                          str(s.h + s.pad_top + s.pad_bottom) + "x" +
+                                          str(s.w + s.pad_left + s.pad_right) + ")");
   if (s.oh != oh || s.ow != ow)
-    throw Error(ErrorCode::ERR_SHAPE, "output size must be " + str(oh) + "x" + str(ow) + ", got " + str(s.oh) + "x" + str(s.ow));
+    throw Error(ErrorCode::ERR_SHAPE,
+                "output size must be " + str(oh) + "x" + str(ow) + ", got " + str(s.oh) + "x" + str(s.ow));
   checked_count("input", {s.n, s.h, s.w, s.c});
   checked_count("weights", {s.kh, s.kw, s.c / s.groups, s.cout});
   checked_count("output", {s.n, s.oh, s.ow, s.cout});
@@ -131,18 +135,21 @@ void validate(const PoolShape& s) {
     if (v > kMaxDimension) throw Error(ErrorCode::ERR_TOO_LARGE, "a spatial size or option exceeds 2^31: " + str(v));
   // Compared as pad > k / 2, not 2 * pad > k: the padding is not bounded yet and could overflow.
   if (s.pad_h > s.kh / 2 || s.pad_w > s.kw / 2)
-    throw Error(ErrorCode::ERR_ARG, "pool padding must be at most half the kernel size, got padding " + str(s.pad_h) + "x" +
-                               str(s.pad_w) + " for kernel " + str(s.kh) + "x" + str(s.kw));
+    throw Error(ErrorCode::ERR_ARG, "pool padding must be at most half the kernel size, got padding " + str(s.pad_h) +
+                                        "x" + str(s.pad_w) + " for kernel " + str(s.kh) + "x" + str(s.kw));
   // argmax stores a flat index inside one (n, c) plane as int32.
   if (s.h * s.w > INT32_MAX)
-    throw Error(ErrorCode::ERR_TOO_LARGE, "pooling input plane " + str(s.h) + "x" + str(s.w) + " exceeds 2^31 elements");
+    throw Error(ErrorCode::ERR_TOO_LARGE,
+                "pooling input plane " + str(s.h) + "x" + str(s.w) + " exceeds 2^31 elements");
   const int64_t oh = pool_out_size(s.h, s.pad_h, s.kh, s.stride_h, s.ceil_mode);
   const int64_t ow = pool_out_size(s.w, s.pad_w, s.kw, s.stride_w, s.ceil_mode);
   if (oh < 1 || ow < 1)
-    throw Error(ErrorCode::ERR_SHAPE, "pool kernel " + str(s.kh) + "x" + str(s.kw) + " is larger than the padded input " +
-                                 str(s.h + 2 * s.pad_h) + "x" + str(s.w + 2 * s.pad_w));
+    throw Error(ErrorCode::ERR_SHAPE, "pool kernel " + str(s.kh) + "x" + str(s.kw) +
+                                          " is larger than the padded input " + str(s.h + 2 * s.pad_h) + "x" +
+                                          str(s.w + 2 * s.pad_w));
   if (s.oh != oh || s.ow != ow)
-    throw Error(ErrorCode::ERR_SHAPE, "pool output size must be " + str(oh) + "x" + str(ow) + ", got " + str(s.oh) + "x" + str(s.ow));
+    throw Error(ErrorCode::ERR_SHAPE,
+                "pool output size must be " + str(oh) + "x" + str(ow) + ", got " + str(s.oh) + "x" + str(s.ow));
   checked_count("input", {s.n, s.c, s.h, s.w});
   checked_count("output", {s.n, s.c, s.oh, s.ow});
 }

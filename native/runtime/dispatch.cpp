@@ -26,12 +26,11 @@ CpuFeatures detect() {
   if (!osxsave || !avx) return f;
   unsigned xcr0_lo, xcr0_hi;
   __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
-  const bool os_ymm = (xcr0_lo & 0x6) == 0x6;          // SSE and AVX state
-  const bool os_zmm = (xcr0_lo & 0xe6) == 0xe6;        // + opmask, ZMM_Hi256, Hi16_ZMM
+  const bool os_ymm = (xcr0_lo & 0x6) == 0x6;    // SSE and AVX state
+  const bool os_zmm = (xcr0_lo & 0xe6) == 0xe6;  // + opmask, ZMM_Hi256, Hi16_ZMM
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
   const bool avx2 = b & (1u << 5);
-  const bool avx512f = b & (1u << 16), avx512dq = b & (1u << 17), avx512bw = b & (1u << 30),
-             avx512vl = b & (1u << 31);
+  const bool avx512f = b & (1u << 16), avx512dq = b & (1u << 17), avx512bw = b & (1u << 30), avx512vl = b & (1u << 31);
   f.avx2_fma = os_ymm && avx2 && fma;
   f.avx512 = f.avx2_fma && os_zmm && avx512f && avx512dq && avx512bw && avx512vl;
   return f;

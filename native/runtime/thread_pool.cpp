@@ -63,7 +63,7 @@ void ThreadPool::stop_workers() {
 void ThreadPool::set_num_threads(int threads) {
   if (threads < 1 || threads > kMaxThreads)
     throw Error(ErrorCode::ERR_ARG, "threads must be an integer in [1, " + std::to_string(kMaxThreads) + "], got " +
-                               std::to_string(threads));
+                                        std::to_string(threads));
   std::lock_guard<std::mutex> op(op_mutex_);
   if (threads == threads_) return;
   stop_workers();

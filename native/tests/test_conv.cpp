@@ -24,7 +24,8 @@ std::vector<T> cast(const std::vector<double>& v) {
 }
 
 template <class T>
-void check_conv(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, const std::string& label, std::mt19937& rng) {
+void check_conv(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, const std::string& label,
+                std::mt19937& rng) {
   std::uniform_real_distribution<double> dist(-1, 1);
   auto random = [&](int64_t count) {
     std::vector<double> v(count);
@@ -38,11 +39,14 @@ void check_conv(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, con
 
   auto xt = cast<T>(x), wt = cast<T>(w), bt = cast<T>(b), dyt = cast<T>(dy);
   std::vector<T> y(s.y_size(), T(7)), dx(s.x_size(), T(7)), dw(s.w_size(), T(7)), db(s.cout, T(7));
-  ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner);
+  ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), nullptr,
+                     bt.data(), y.data(), runner);
   compare(label + " forward", y, ref.y, rel);
-  ops.conv2d_backward_input(ops.conv2d_plan(s, ConvPass::kBackwardInput, runner.num_threads()), dyt.data(), wt.data(), dx.data(), runner);
+  ops.conv2d_backward_input(ops.conv2d_plan(s, ConvPass::kBackwardInput, runner.num_threads()), dyt.data(), wt.data(),
+                            dx.data(), runner);
   compare(label + " backward input", dx, ref.dx, rel);
-  ops.conv2d_backward_filter(ops.conv2d_plan(s, ConvPass::kBackwardFilter, runner.num_threads()), dyt.data(), xt.data(), dw.data(), db.data(), runner);
+  ops.conv2d_backward_filter(ops.conv2d_plan(s, ConvPass::kBackwardFilter, runner.num_threads()), dyt.data(), xt.data(),
+                             dw.data(), db.data(), runner);
   compare(label + " backward filter", dw, ref.dw, rel);
   compare(label + " backward bias", db, ref.db, rel);
 
@@ -53,7 +57,8 @@ void check_conv(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, con
     for (int64_t o = 0; o < s.cout; ++o)
       for (int64_t oh = 0; oh < s.oh; ++oh)
         for (int64_t ow = 0; ow < s.ow; ++ow) unbiased[ix.y(n, o, oh, ow)] -= b[o];
-  ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), nullptr, nullptr, y.data(), runner);
+  ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), nullptr,
+                     nullptr, y.data(), runner);
   compare(label + " forward without bias", y, unbiased, rel);
 
   // Weights packed ahead (for another batch size, image size and stride: the packing must not
@@ -63,12 +68,15 @@ void check_conv(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, con
   other.oh = other.h + other.pad_top + other.pad_bottom - (other.kh - 1) * other.dilation_h;
   other.ow = other.w + other.pad_left + other.pad_right - (other.kw - 1) * other.dilation_w;
   const int64_t packed_size = ops.conv2d_packed_weights_size(s);
-  check(ops.conv2d_packed_weights_size(other) == packed_size, label + " packed size does not depend on the input shape");
+  check(ops.conv2d_packed_weights_size(other) == packed_size,
+        label + " packed size does not depend on the input shape");
   if (packed_size > 0) {
     std::vector<T> packed(size_t(packed_size), T(7)), y_packed(s.y_size(), T(7));
     ops.conv2d_pack_weights(other, wt.data(), packed.data(), runner);
-    ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner);
-    ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), packed.data(), bt.data(), y_packed.data(), runner);
+    ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), nullptr,
+                       bt.data(), y.data(), runner);
+    ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(),
+                       packed.data(), bt.data(), y_packed.data(), runner);
     check(y_packed == y, label + " forward with packed weights equals packing in the call");
   }
 }
@@ -85,26 +93,38 @@ std::vector<ConvShape> shapes(std::mt19937& rng) {
   struct Fixed {
     int64_t n, c, h, w, cout, k, stride, pad, groups, dilation;
   };
-  const Fixed fixed[] = {{2, 16, 9, 7, 40, 1, 1, 0, 1, 1},   {1, 8, 12, 13, 8, 3, 1, 1, 8, 1},
-                         {1, 300, 5, 6, 33, 1, 1, 0, 1, 1},  {2, 40, 10, 9, 70, 3, 1, 1, 1, 1},
-                         {1, 3, 30, 31, 17, 7, 2, 3, 1, 1},  {3, 6, 11, 8, 12, 3, 2, 2, 3, 2},
-                         {1, 70, 6, 6, 200, 3, 1, 1, 1, 1},  {2, 4, 5, 5, 6, 5, 1, 2, 2, 1},
-                         {2, 6, 9, 10, 12, 3, 2, 1, 6, 2},   {1, 4, 7, 7, 12, 5, 1, 2, 4, 1},
-                         {2, 40, 6, 5, 40, 3, 1, 1, 40, 1},  {1, 5, 6, 40, 9, 3, 1, 1, 1, 1},
-                         {2, 3, 7, 50, 4, 3, 2, 2, 1, 2},    {2, 1, 12, 12, 6, 5, 1, 2, 1, 1},
+  const Fixed fixed[] = {{2, 16, 9, 7, 40, 1, 1, 0, 1, 1},
+                         {1, 8, 12, 13, 8, 3, 1, 1, 8, 1},
+                         {1, 300, 5, 6, 33, 1, 1, 0, 1, 1},
+                         {2, 40, 10, 9, 70, 3, 1, 1, 1, 1},
+                         {1, 3, 30, 31, 17, 7, 2, 3, 1, 1},
+                         {3, 6, 11, 8, 12, 3, 2, 2, 3, 2},
+                         {1, 70, 6, 6, 200, 3, 1, 1, 1, 1},
+                         {2, 4, 5, 5, 6, 5, 1, 2, 2, 1},
+                         {2, 6, 9, 10, 12, 3, 2, 1, 6, 2},
+                         {1, 4, 7, 7, 12, 5, 1, 2, 4, 1},
+                         {2, 40, 6, 5, 40, 3, 1, 1, 40, 1},
+                         {1, 5, 6, 40, 9, 3, 1, 1, 1, 1},
+                         {2, 3, 7, 50, 4, 3, 2, 2, 1, 2},
+                         {2, 1, 12, 12, 6, 5, 1, 2, 1, 1},
                          {1, 2, 3, 40, 2, 33, 1, 16, 2, 1},
                          // The NHWC GEMM forward's input bands: groups, dilation and stride with
                          // output rows of 15 pixels (panels straddling rows), 5 and 33.
-                         {2, 10, 9, 31, 40, 3, 2, 2, 2, 2},  {3, 6, 20, 9, 36, 2, 2, 1, 2, 1},
-                         {1, 5, 4, 33, 17, 1, 1, 0, 1, 1},   {2, 8, 7, 16, 34, 4, 1, 3, 1, 1},
+                         {2, 10, 9, 31, 40, 3, 2, 2, 2, 2},
+                         {3, 6, 20, 9, 36, 2, 2, 1, 2, 1},
+                         {1, 5, 4, 33, 17, 1, 1, 0, 1, 1},
+                         {2, 8, 7, 16, 34, 4, 1, 3, 1, 1},
                          // NHWC dW with channels per group a multiple of the B panel width: the
                          // im2col is written straight into the panels (K = 576 spans two NC blocks).
-                         {2, 64, 7, 9, 40, 3, 2, 1, 1, 2},   {1, 64, 6, 7, 48, 3, 1, 2, 2, 1},
+                         {2, 64, 7, 9, 40, 3, 2, 1, 1, 2},
+                         {1, 64, 6, 7, 48, 3, 1, 2, 2, 1},
                          // Depthwise with enough channels for the register-blocked NHWC kernels'
                          // 4-vector, 1-vector and scalar channel blocks; padding beyond the
                          // kernel's reach gives dx a negative padding.
-                         {2, 83, 9, 11, 83, 3, 1, 1, 83, 1}, {1, 83, 8, 9, 83, 3, 2, 1, 83, 2},
-                         {1, 83, 6, 7, 83, 3, 1, 3, 83, 1},  {1, 83, 7, 12, 83, 5, 1, 2, 83, 2}};
+                         {2, 83, 9, 11, 83, 3, 1, 1, 83, 1},
+                         {1, 83, 8, 9, 83, 3, 2, 1, 83, 2},
+                         {1, 83, 6, 7, 83, 3, 1, 3, 83, 1},
+                         {1, 83, 7, 12, 83, 5, 1, 2, 83, 2}};
   for (const auto& f : fixed) {
     ConvShape s;
     s.n = f.n, s.c = f.c, s.h = f.h, s.w = f.w, s.cout = f.cout, s.kh = s.kw = f.k, s.groups = f.groups;
@@ -135,7 +155,8 @@ std::vector<ConvShape> shapes(std::mt19937& rng) {
 
 std::string describe(const ConvShape& s) {
   char buf[200];
-  std::snprintf(buf, sizeof buf, "%s n%lld c%lld %lldx%lld -> %lld k%lldx%lld s%lldx%lld p%lld,%lld,%lld,%lld d%lldx%lld g%lld",
+  std::snprintf(buf, sizeof buf,
+                "%s n%lld c%lld %lldx%lld -> %lld k%lldx%lld s%lldx%lld p%lld,%lld,%lld,%lld d%lldx%lld g%lld",
                 s.layout == Layout::NHWC ? "NHWC" : "NCHW", (long long)s.n, (long long)s.c, (long long)s.h,
                 (long long)s.w, (long long)s.cout, (long long)s.kh, (long long)s.kw, (long long)s.stride_h,
                 (long long)s.stride_w, (long long)s.pad_top, (long long)s.pad_left, (long long)s.pad_bottom,
@@ -194,7 +215,8 @@ void gemm_checks(const KernelOps<T>& ops, Runner& runner, const std::string& lab
         for (int64_t j = 0; j < g.n; ++j) {
           double sum = g.accumulate ? double(c[i * g.n + j]) : double(bias[j]);
           for (int64_t k = 0; k < g.k; ++k)
-            sum += double(a[i * g.a_row_stride + k * g.a_col_stride]) * double(b[k * g.b_row_stride + j * g.b_col_stride]);
+            sum +=
+                double(a[i * g.a_row_stride + k * g.a_col_stride]) * double(b[k * g.b_row_stride + j * g.b_col_stride]);
           want[i * g.n + j] = sum;
         }
       ops.gemm(g, a.data(), b.data(), g.accumulate ? nullptr : bias.data(), c.data(), runner);

@@ -31,24 +31,24 @@ struct Case {
 const std::vector<Case> kCases = {
     {2, 3, 7, 9, 6, 5, 1, 2, 2, 1, 1, "direct", "direct"},
     {1, 2, 9, 11, 4, 3, 2, 3, 3, 2, 1, "direct", "col2im"},
-    {1, 2, 4, 40, 3, 3, 1, 1, 1, 1, 1, "direct", "direct"},          // several row chunks
-    {1, 4, 6, 7, 6, 4, 1, 1, 2, 1, 1, "direct", "direct"},           // uneven padding
-    {1, 2, 5, 6, 5, 3, 1, 3, 3, 1, 1, "direct", "direct"},           // padding beyond the reach
-    {1, 5, 3, 4, 6, 1, 1, 1, 1, 1, 1, "direct", "direct"},           // 1x1 with padding
+    {1, 2, 4, 40, 3, 3, 1, 1, 1, 1, 1, "direct", "direct"},           // several row chunks
+    {1, 4, 6, 7, 6, 4, 1, 1, 2, 1, 1, "direct", "direct"},            // uneven padding
+    {1, 2, 5, 6, 5, 3, 1, 3, 3, 1, 1, "direct", "direct"},            // padding beyond the reach
+    {1, 5, 3, 4, 6, 1, 1, 1, 1, 1, 1, "direct", "direct"},            // 1x1 with padding
     {2, 40, 6, 13, 40, 3, 1, 1, 1, 1, 40, "depthwise", "depthwise"},  // register-blocked 3x3
-    {1, 9, 8, 8, 9, 5, 1, 2, 2, 1, 9, "depthwise", "depthwise"},     // fixed 5x5
-    {1, 4, 7, 7, 8, 3, 2, 1, 1, 1, 4, "depthwise", "depthwise"},     // multiplier 2
+    {1, 9, 8, 8, 9, 5, 1, 2, 2, 1, 9, "depthwise", "depthwise"},      // fixed 5x5
+    {1, 4, 7, 7, 8, 3, 2, 1, 1, 1, 4, "depthwise", "depthwise"},      // multiplier 2
     {1, 1, 6, 6, 20, 3, 1, 1, 1, 1, 1, "depthwise", "direct"},
-    {2, 4, 6, 7, 24, 3, 1, 1, 1, 1, 1, "gemm", "direct"},            // im2col gathered (ow < 16)
-    {1, 3, 4, 20, 20, 3, 1, 1, 2, 1, 1, "gemm", "direct"},           // im2col by row runs
+    {2, 4, 6, 7, 24, 3, 1, 1, 1, 1, 1, "gemm", "direct"},   // im2col gathered (ow < 16)
+    {1, 3, 4, 20, 20, 3, 1, 1, 2, 1, 1, "gemm", "direct"},  // im2col by row runs
     {1, 6, 9, 10, 40, 3, 2, 2, 2, 2, 2, "gemm", "col2im"},
     {1, 5, 3, 4, 24, 1, 1, 1, 1, 1, 1, "gemm", "direct"},
-    {1, 64, 4, 5, 24, 3, 1, 1, 1, 1, 1, "gemm", "dx_as_forward"},       // K over several k blocks
-    {1, 3, 8, 9, 6, 3, 3, 2, 2, 1, 1, "gemm", "col2im"},             // stride 3: not direct
+    {1, 64, 4, 5, 24, 3, 1, 1, 1, 1, 1, "gemm", "dx_as_forward"},  // K over several k blocks
+    {1, 3, 8, 9, 6, 3, 3, 2, 2, 1, 1, "gemm", "col2im"},           // stride 3: not direct
     {2, 20, 6, 7, 8, 3, 1, 1, 1, 1, 1, "direct", "dx_as_forward"},
     {1, 18, 7, 9, 8, 3, 1, 2, 2, 2, 1, "direct", "dx_as_forward"},
     {1, 20, 7, 8, 8, 3, 2, 1, 1, 1, 1, "direct", "col2im"},
-    {1, 20, 4, 5, 8, 3, 1, 3, 3, 1, 1, "direct", "col2im"},          // padding beyond the reach
+    {1, 20, 4, 5, 8, 3, 1, 3, 3, 1, 1, "direct", "col2im"},  // padding beyond the reach
 };
 
 std::string expected_path(const char* name, Layout layout) {
@@ -72,8 +72,12 @@ ConvShape shape_of(const Case& t, Layout layout) {
   return s;
 }
 
-int64_t y_index(const ConvShape& s, int64_t n, int64_t c, int64_t h, int64_t w) { return test::Indexer{s}.y(n, c, h, w); }
-int64_t w_index(const ConvShape& s, int64_t o, int64_t i, int64_t kh, int64_t kw) { return test::Indexer{s}.w(o, i, kh, kw); }
+int64_t y_index(const ConvShape& s, int64_t n, int64_t c, int64_t h, int64_t w) {
+  return test::Indexer{s}.y(n, c, h, w);
+}
+int64_t w_index(const ConvShape& s, int64_t o, int64_t i, int64_t kh, int64_t kw) {
+  return test::Indexer{s}.w(o, i, kh, kw);
+}
 
 // y, dx and dw in double, taps outside the input skipped (never multiplied).
 void reference(const ConvShape& s, const std::vector<double>& x, const std::vector<double>& w,
@@ -115,7 +119,8 @@ void check_padding(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, 
     const std::vector<T> dyt(dy.begin(), dy.end());
     std::vector<T> y(size_t(s.y_size()), T(7)), dx(size_t(s.x_size()), T(7));
     const std::string where = label + (tap[0] == 0 ? " first tap" : " last tap");
-    ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner);
+    ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), nullptr,
+                       bt.data(), y.data(), runner);
     compare(where + " forward", y, want_y, rel);
     // Outputs of the Inf filter that stay finite are those where its Inf tap is on the padding.
     int64_t padded = 0;
@@ -123,7 +128,8 @@ void check_padding(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, 
       for (int64_t oh = 0; oh < s.oh; ++oh)
         for (int64_t ow = 0; ow < s.ow; ++ow) padded += std::isfinite(want_y[size_t(y_index(s, n, tap[0], oh, ow))]);
     check(count_infinite(want_y) > 0 && padded > 0, where + " forward: the Inf tap meets both input and padding");
-    ops.conv2d_backward_input(ops.conv2d_plan(s, ConvPass::kBackwardInput, runner.num_threads()), dyt.data(), wt.data(), dx.data(), runner);
+    ops.conv2d_backward_input(ops.conv2d_plan(s, ConvPass::kBackwardInput, runner.num_threads()), dyt.data(), wt.data(),
+                              dx.data(), runner);
     compare(where + " backward input", dx, want_dx, rel);
     check(count_infinite(want_dx) > 0, where + " backward input: the Inf tap meets dY somewhere");
   }
@@ -137,7 +143,8 @@ void check_padding(const KernelOps<T>& ops, const ConvShape& s, Runner& runner, 
     reference(s, x, positive(s.w_size()), b, dy_inf, want_y, want_dx, want_dw);
     const std::vector<T> xt(x.begin(), x.end()), dyt(dy_inf.begin(), dy_inf.end());
     std::vector<T> dw(size_t(s.w_size()), T(7)), db(size_t(s.cout), T(7));
-    ops.conv2d_backward_filter(ops.conv2d_plan(s, ConvPass::kBackwardFilter, runner.num_threads()), dyt.data(), xt.data(), dw.data(), db.data(), runner);
+    ops.conv2d_backward_filter(ops.conv2d_plan(s, ConvPass::kBackwardFilter, runner.num_threads()), dyt.data(),
+                               xt.data(), dw.data(), db.data(), runner);
     compare(label + (corner[0] == 0 ? " first" : " last") + " pixel Inf: backward filter", dw, want_dw, rel);
   }
 }
@@ -171,7 +178,8 @@ int main() {
               conv_algorithm_name(table->f32.conv2d_plan(s, ConvPass::kForward, threads).algorithm);
           const std::string got_dx =
               conv_algorithm_name(table->f64.conv2d_plan(s, ConvPass::kBackwardInput, threads).algorithm);
-          check(got_forward == forward, isa + " " + describe(s) + " forward takes " + got_forward + ", meant to cover " + forward);
+          check(got_forward == forward,
+                isa + " " + describe(s) + " forward takes " + got_forward + ", meant to cover " + forward);
           check(got_dx == dx, isa + " " + describe(s) + " dx takes " + got_dx + ", meant to cover " + dx);
         }
       }

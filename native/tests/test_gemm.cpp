@@ -52,8 +52,8 @@ bool same(T got, double want) {
   return std::isnan(want) ? std::isnan(got) : double(got) == want;
 }
 
-std::string fmt(const char* format, long long a = 0, long long b = 0, long long c = 0, long long d = 0,
-                long long e = 0, long long f = 0) {
+std::string fmt(const char* format, long long a = 0, long long b = 0, long long c = 0, long long d = 0, long long e = 0,
+                long long f = 0) {
   char buf[200];
   std::snprintf(buf, sizeof buf, format, a, b, c, d, e, f);
   return buf;
@@ -151,7 +151,8 @@ void check_ukernel(const char* isa, const char* dtype, const GemmKernels<T>& g, 
         if (accumulate) {
           want = double(c_before[at]) + sum;
         } else {
-          want = sum + (bias & kBiasM ? double(bias_m[size_t(i)]) : 0.0) + (bias & kBiasN ? double(bias_n[size_t(j)]) : 0.0);
+          want = sum + (bias & kBiasM ? double(bias_m[size_t(i)]) : 0.0) +
+                 (bias & kBiasN ? double(bias_n[size_t(j)]) : 0.0);
         }
       } else {
         want = kNaN<double>;  // outside the tile: never written
@@ -159,9 +160,9 @@ void check_ukernel(const char* isa, const char* dtype, const GemmKernels<T>& g, 
       if (!same(c[at], want)) ok = false, bad = int64_t(at);
     }
   check(ok, std::string(isa) + " " + dtype + " " + rows_kind_name(kind) +
-                      fmt(" ukernel mr %lld nr %lld k %lld accumulate %lld bias %lld nan %lld", mr, nr, k, accumulate,
-                          bias, nan_in_a) +
-                      (ok ? "" : fmt(" first wrong C element at row %lld col %lld", bad / ldc, bad % ldc)));
+                fmt(" ukernel mr %lld nr %lld k %lld accumulate %lld bias %lld nan %lld", mr, nr, k, accumulate, bias,
+                    nan_in_a) +
+                (ok ? "" : fmt(" first wrong C element at row %lld col %lld", bad / ldc, bad % ldc)));
 }
 
 template <class T>
@@ -252,8 +253,8 @@ void check_panels(const char* isa, const char* dtype, const GemmKernels<T>& g) {
           int64_t bad = -1;
           const bool ok = packed_as(dest, expected, &bad);
           check(ok, std::string(isa) + " " + dtype +
-                              fmt(" pack_a_panel rows %lld kc %lld ld %lld column-major %lld, wrong at %lld", rows, kc,
-                                  ld, column_major, bad));
+                        fmt(" pack_a_panel rows %lld kc %lld ld %lld column-major %lld, wrong at %lld", rows, kc, ld,
+                            column_major, bad));
         }
       // B panel: kc x cols, zero columns to NR.
       for (int cols = 1; cols <= g.nr; ++cols) {
@@ -265,9 +266,9 @@ void check_panels(const char* isa, const char* dtype, const GemmKernels<T>& g) {
         g.pack_b_panel(dest.data(), src.data.data(), src.rs, src.cs, cols, kc);
         int64_t bad = -1;
         const bool ok = packed_as(dest, expected, &bad);
-        check(ok, std::string(isa) + " " + dtype +
-                            fmt(" pack_b_panel cols %lld kc %lld column-major %lld, wrong at %lld", cols, kc,
-                                column_major, bad));
+        check(ok,
+              std::string(isa) + " " + dtype +
+                  fmt(" pack_b_panel cols %lld kc %lld column-major %lld, wrong at %lld", cols, kc, column_major, bad));
       }
     }
 }
@@ -301,8 +302,7 @@ void check_full_packing(const char* isa, const char* dtype, const GemmKernels<T>
           int64_t bad = -1;
           const bool ok = packed_as(dest, expected, &bad);
           check(ok, std::string(isa) + " " + dtype + " " + runner_name +
-                              fmt(" pack_a_full M %lld K %lld column-major %lld, wrong at %lld", M, K, column_major,
-                                  bad));
+                        fmt(" pack_a_full M %lld K %lld column-major %lld, wrong at %lld", M, K, column_major, bad));
         }
         for (int64_t N : ns) {
           if (N < 1) continue;
@@ -320,8 +320,7 @@ void check_full_packing(const char* isa, const char* dtype, const GemmKernels<T>
           int64_t bad = -1;
           const bool ok = packed_as(dest, expected, &bad);
           check(ok, std::string(isa) + " " + dtype + " " + runner_name +
-                              fmt(" pack_b_full K %lld N %lld column-major %lld, wrong at %lld", K, N, column_major,
-                                  bad));
+                        fmt(" pack_b_full K %lld N %lld column-major %lld, wrong at %lld", K, N, column_major, bad));
         }
       }
 }
@@ -387,9 +386,9 @@ void check_macro_kernel(const char* isa, const char* dtype, const GemmKernels<T>
           int64_t bad = -1;
           const bool ok = packed_as(c, expected, &bad);
           check(ok, std::string(isa) + " " + dtype +
-                              fmt(" macro_kernel M %lld N %lld K %lld compact A %lld accumulate %lld bias %lld", M, N,
-                                  K, compact_a, accumulate, bias) +
-                              (ok ? "" : fmt(", wrong at row %lld col %lld", bad / ldc, bad % ldc)));
+                        fmt(" macro_kernel M %lld N %lld K %lld compact A %lld accumulate %lld bias %lld", M, N, K,
+                            compact_a, accumulate, bias) +
+                        (ok ? "" : fmt(", wrong at row %lld col %lld", bad / ldc, bad % ldc)));
         }
 }
 
@@ -402,7 +401,8 @@ void check_blocks(const char* isa, const char* dtype, const GemmKernels<T>& g) {
       const int64_t np = round_up(cols, g.nr);
       std::vector<double> expected(size_t(kc * np), 0.0);
       for (int64_t t = 0; t < kc; ++t)
-        for (int64_t j = 0; j < cols; ++j) expected[size_t(j / g.nr * g.nr * kc + t * g.nr + j % g.nr)] = double(src.at(t, j));
+        for (int64_t j = 0; j < cols; ++j)
+          expected[size_t(j / g.nr * g.nr * kc + t * g.nr + j % g.nr)] = double(src.at(t, j));
       std::vector<T> dest(size_t(kc * np + kMargin), kNaN<T>);
       g.pack_b_block(dest.data(), src.data.data(), src.rs, src.cs, cols, kc);
       int64_t bad = -1;

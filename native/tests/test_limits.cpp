@@ -40,7 +40,8 @@ class RecordingRunner : public Runner {
     size_t seen = largest_.load();
     while (bytes > seen && !largest_.compare_exchange_weak(seen, bytes)) {
     }
-    if (bytes > kWorkspaceBound) throw Error(ErrorCode::ERR_TOO_LARGE, "workspace of " + std::to_string(bytes) + " bytes");
+    if (bytes > kWorkspaceBound)
+      throw Error(ErrorCode::ERR_TOO_LARGE, "workspace of " + std::to_string(bytes) + " bytes");
     return base_.scratch(thread, slot, bytes);
   }
   size_t take_largest() { return largest_.exchange(0); }
@@ -83,12 +84,20 @@ void check_limits(const KernelOps<T>& ops, const ConvShape& s, RecordingRunner& 
   std::vector<T> xt(x.begin(), x.end()), wt(w.begin(), w.end()), bt(b.begin(), b.end()), dyt(dy.begin(), dy.end());
   std::vector<T> y(size_t(s.y_size()), T(7)), dx(size_t(s.x_size()), T(7)), dw(size_t(s.w_size()), T(7)),
       db(size_t(s.cout), T(7));
-  if (run_op(label + " forward", runner, [&] { ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), nullptr, bt.data(), y.data(), runner); }))
+  if (run_op(label + " forward", runner, [&] {
+        ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, runner.num_threads()), xt.data(), wt.data(), nullptr,
+                           bt.data(), y.data(), runner);
+      }))
     compare_sums(label + " forward", y, ref.y, s.cin_per_group() * s.kh * s.kw);
-  if (run_op(label + " backward input", runner, [&] { ops.conv2d_backward_input(ops.conv2d_plan(s, ConvPass::kBackwardInput, runner.num_threads()), dyt.data(), wt.data(), dx.data(), runner); }))
+  if (run_op(label + " backward input", runner, [&] {
+        ops.conv2d_backward_input(ops.conv2d_plan(s, ConvPass::kBackwardInput, runner.num_threads()), dyt.data(),
+                                  wt.data(), dx.data(), runner);
+      }))
     compare_sums(label + " backward input", dx, ref.dx, s.cout_per_group() * s.kh * s.kw);
-  if (run_op(label + " backward filter", runner,
-             [&] { ops.conv2d_backward_filter(ops.conv2d_plan(s, ConvPass::kBackwardFilter, runner.num_threads()), dyt.data(), xt.data(), dw.data(), db.data(), runner); })) {
+  if (run_op(label + " backward filter", runner, [&] {
+        ops.conv2d_backward_filter(ops.conv2d_plan(s, ConvPass::kBackwardFilter, runner.num_threads()), dyt.data(),
+                                   xt.data(), dw.data(), db.data(), runner);
+      })) {
     compare_sums(label + " backward filter", dw, ref.dw, s.n * s.oh * s.ow);
     compare_sums(label + " backward bias", db, ref.db, s.n * s.oh * s.ow);
   }
@@ -127,7 +136,8 @@ struct Channels {
 // Direct (then depthwise once its planes are refused), direct then GEMM, GEMM with the NHWC
 // band and dx as a forward, depthwise with multiplier 1 and 2, one input channel to many,
 // grouped GEMM, and a K of 360 (more than one KC block).
-const Channels kChannels[] = {{1, 1, 1}, {2, 3, 1}, {20, 20, 1}, {3, 3, 3}, {2, 4, 2}, {1, 20, 1}, {4, 40, 2}, {40, 36, 1}};
+const Channels kChannels[] = {{1, 1, 1}, {2, 3, 1},  {20, 20, 1}, {3, 3, 3},
+                              {2, 4, 2}, {1, 20, 1}, {4, 40, 2},  {40, 36, 1}};
 
 // Cases outside the cross product: a grouped layer with 2 input and 17 output channels in each
 // of 1024 groups, whose packed GEMM weights once took KC/2 = 128 times the weights (29 MB).

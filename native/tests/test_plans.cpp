@@ -125,7 +125,7 @@ void check_case(const KernelOps<T>& ops, const Case& t, Runner& runner, const st
   check(got == t.algorithm, label + ": plan chose " + got);
   const bool enough_work = double(s.n * s.oh * s.ow) * double(s.cout * s.cin_per_group() * s.kh * s.kw) >= kSerialWork;
   check(plan.threads == (enough_work ? runner.num_threads() : 1),
-         label + ": plan threads " + std::to_string(plan.threads));
+        label + ": plan threads " + std::to_string(plan.threads));
 
   std::uniform_real_distribution<double> dist(-1, 1);
   auto random = [&](int64_t count) {
@@ -135,7 +135,8 @@ void check_case(const KernelOps<T>& ops, const Case& t, Runner& runner, const st
   };
   const auto x = random(s.x_size()), w = random(s.w_size()), b = random(s.cout), dy = random(s.y_size());
   const test::Reference ref = test::reference(s, x, w, b, dy);
-  const std::vector<T> xt(x.begin(), x.end()), wt(w.begin(), w.end()), bt(b.begin(), b.end()), dyt(dy.begin(), dy.end());
+  const std::vector<T> xt(x.begin(), x.end()), wt(w.begin(), w.end()), bt(b.begin(), b.end()),
+      dyt(dy.begin(), dy.end());
   std::vector<T> y(size_t(s.y_size()), T(7)), dx(size_t(s.x_size()), T(7));
   std::vector<T> dw(size_t(s.w_size()), T(7)), db(size_t(s.cout), T(7));
   // Runs the plan on `r` with weights `wv` and output gradient `dyv`.
@@ -198,9 +199,8 @@ void check_unexecutable_plans(const KernelTable& table, Runner& serial, Runner& 
   expect_internal_error(isa + ": a float plan run in double", [&] {
     table.f64.conv2d_forward(forward, xd.data(), wd.data(), nullptr, nullptr, yd.data(), serial);
   });
-  expect_internal_error(isa + ": a forward plan run as dx", [&] {
-    table.f32.conv2d_backward_input(forward, y.data(), w.data(), x.data(), serial);
-  });
+  expect_internal_error(isa + ": a forward plan run as dx",
+                        [&] { table.f32.conv2d_backward_input(forward, y.data(), w.data(), x.data(), serial); });
   expect_internal_error(isa + ": a 2-thread plan on one thread", [&] {
     table.f32.conv2d_forward(table.f32.conv2d_plan(s, ConvPass::kForward, 2), x.data(), w.data(), nullptr, nullptr,
                              y.data(), serial);
@@ -227,9 +227,8 @@ void check_unexecutable_plans(const KernelTable& table, Runner& serial, Runner& 
   std::vector<float> dy(size_t(strided.y_size()), 1), w2(size_t(strided.w_size()), 1), dx(size_t(strided.x_size()), 7);
   ConvPlan as_forward = table.f32.conv2d_plan(strided, ConvPass::kBackwardInput, 1);
   as_forward.algorithm = ConvAlgorithm::kDxAsForward;
-  expect_internal_error(isa + ": dx as forward with stride 2", [&] {
-    table.f32.conv2d_backward_input(as_forward, dy.data(), w2.data(), dx.data(), serial);
-  });
+  expect_internal_error(isa + ": dx as forward with stride 2",
+                        [&] { table.f32.conv2d_backward_input(as_forward, dy.data(), w2.data(), dx.data(), serial); });
   for (const std::string& other : supported_isas()) {
     if (other == isa) continue;
     const ConvPlan foreign = kernel_table_named(other)->f32.conv2d_plan(s, ConvPass::kForward, 1);

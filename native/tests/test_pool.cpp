@@ -3,9 +3,9 @@
 // straight from the rules of shared/reference/README.md (PyTorch's semantics).
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <random>
@@ -39,10 +39,10 @@ int64_t offset(Layout layout, int64_t C, int64_t H, int64_t W, int64_t n, int64_
 std::string describe(const PoolShape& s) {
   char buf[256];
   std::snprintf(buf, sizeof buf, "%s %s n%lld c%lld h%lld w%lld k%lldx%lld s%lldx%lld p%lldx%lld%s%s",
-                s.layout == Layout::NCHW ? "NCHW" : "NHWC", s.mode == PoolMode::Max ? "max" : "avg",
-                (long long)s.n, (long long)s.c, (long long)s.h, (long long)s.w, (long long)s.kh, (long long)s.kw,
-                (long long)s.stride_h, (long long)s.stride_w, (long long)s.pad_h, (long long)s.pad_w,
-                s.ceil_mode ? " ceil" : "", s.mode == PoolMode::Avg && !s.count_include_pad ? " exclude-pad" : "");
+                s.layout == Layout::NCHW ? "NCHW" : "NHWC", s.mode == PoolMode::Max ? "max" : "avg", (long long)s.n,
+                (long long)s.c, (long long)s.h, (long long)s.w, (long long)s.kh, (long long)s.kw, (long long)s.stride_h,
+                (long long)s.stride_w, (long long)s.pad_h, (long long)s.pad_w, s.ceil_mode ? " ceil" : "",
+                s.mode == PoolMode::Avg && !s.count_include_pad ? " exclude-pad" : "");
   return buf;
 }
 
@@ -183,10 +183,18 @@ std::vector<double> random_values(int64_t count, Values kind) {
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   for (auto& e : v) {
     switch (kind) {
-      case Values::Uniform: e = uniform(rng); break;
-      case Values::SmallIntegers: e = double(pick(0, 3)); break;
-      case Values::AllNegative: e = double(uniform(rng) - 2.0f); break;
-      case Values::WithNaN: e = pick(0, 9) == 0 ? std::nan("") : double(uniform(rng)); break;
+      case Values::Uniform:
+        e = uniform(rng);
+        break;
+      case Values::SmallIntegers:
+        e = double(pick(0, 3));
+        break;
+      case Values::AllNegative:
+        e = double(uniform(rng) - 2.0f);
+        break;
+      case Values::WithNaN:
+        e = pick(0, 9) == 0 ? std::nan("") : double(uniform(rng));
+        break;
     }
   }
   return v;
@@ -205,9 +213,8 @@ struct PoolCase {
   Values values = Values::Uniform;
 };
 
-PoolShape make_shape(Layout layout, PoolMode mode, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh,
-                     int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, bool ceil_mode,
-                     bool count_include_pad) {
+PoolShape make_shape(Layout layout, PoolMode mode, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                     int64_t sh, int64_t sw, int64_t ph, int64_t pw, bool ceil_mode, bool count_include_pad) {
   PoolShape s;
   s.layout = layout;
   s.mode = mode;
@@ -264,9 +271,9 @@ std::vector<PoolCase> pool_cases() {
     const int64_t ph = pick(0, kh / 2), pw = pick(0, kw / 2);
     const int64_t h = medium ? pick(16, 48) : pick(1, 12), w = medium ? pick(16, 48) : pick(1, 12);
     const int64_t c = medium ? pick(1, 24) : pick(1, 70);
-    PoolShape s = make_shape(pick(0, 1) ? Layout::NHWC : Layout::NCHW, pick(0, 1) ? PoolMode::Max : PoolMode::Avg,
-                             pick(1, 3), c, h, w, kh, kw, pick(1, 4), pick(1, 4), ph, pw, pick(0, 1) == 1,
-                             pick(0, 1) == 1);
+    PoolShape s =
+        make_shape(pick(0, 1) ? Layout::NHWC : Layout::NCHW, pick(0, 1) ? PoolMode::Max : PoolMode::Avg, pick(1, 3), c,
+                   h, w, kh, kw, pick(1, 4), pick(1, 4), ph, pw, pick(0, 1) == 1, pick(0, 1) == 1);
     if (s.oh < 1 || s.ow < 1) continue;
     cases.push_back({s, kinds[pick(0, 3)]});
   }
@@ -291,8 +298,8 @@ struct PreparedPool {
 
 // The algorithm a plan must choose, by its stable name: one per mode, pass and layout.
 std::string expected_algorithm(const PoolShape& s, PoolPass pass) {
-  return std::string(s.mode == PoolMode::Max ? "max" : "avg") + (pass == PoolPass::kForward ? "_forward_" : "_backward_") +
-         (s.layout == Layout::NCHW ? "nchw" : "nhwc");
+  return std::string(s.mode == PoolMode::Max ? "max" : "avg") +
+         (pass == PoolPass::kForward ? "_forward_" : "_backward_") + (s.layout == Layout::NCHW ? "nchw" : "nhwc");
 }
 
 // The plan names the expected algorithm, splits the work into a sound number of tasks and
@@ -304,14 +311,17 @@ std::string plan_problem(const PoolPlan& p, const PoolShape& s, PoolPass pass, i
   if (name != expected_algorithm(s, pass)) return "algorithm " + name + ", want " + expected_algorithm(s, pass);
   if (p.threads < 1 || p.threads > runner_threads) return "threads " + std::to_string(p.threads);
   if (p.tasks < 1 || p.tasks > p.units || p.tasks < p.threads) return "tasks " + std::to_string(p.tasks);
-  if (p.channel_block < 1 || p.channel_blocks * p.channel_block < s.c || (p.channel_blocks - 1) * p.channel_block >= s.c)
+  if (p.channel_block < 1 || p.channel_blocks * p.channel_block < s.c ||
+      (p.channel_blocks - 1) * p.channel_block >= s.c)
     return "channel blocks " + std::to_string(p.channel_blocks) + " x " + std::to_string(p.channel_block);
   if (s.layout == Layout::NCHW && p.channel_blocks != 1) return "NCHW channel blocks";
   const bool nchw = s.layout == Layout::NCHW, forward = pass == PoolPass::kForward;
-  const int64_t units = (nchw ? (forward ? s.n * s.c * s.oh : s.n * s.c) : (forward ? s.n * s.oh : s.n)) * p.channel_blocks;
+  const int64_t units =
+      (nchw ? (forward ? s.n * s.c * s.oh : s.n * s.c) : (forward ? s.n * s.oh : s.n)) * p.channel_blocks;
   if (p.units != units) return "units " + std::to_string(p.units) + ", want " + std::to_string(units);
   const int64_t share = s.mode == PoolMode::Avg && !forward ? (nchw ? s.ow : p.channel_block) : 0;
-  if (p.workspace_bytes != share * int64_t(sizeof(T)) * p.threads) return "workspace " + std::to_string(p.workspace_bytes);
+  if (p.workspace_bytes != share * int64_t(sizeof(T)) * p.threads)
+    return "workspace " + std::to_string(p.workspace_bytes);
   return "";
 }
 
@@ -382,7 +392,8 @@ void check_bad_argmax(const char* isa, const char* dtype, const convkit::KernelO
         check(code == "ERR_ARG", "garbage argmax raised " + code + ": " + where);
         bool guards_intact = true;
         for (int64_t i = 0; i < guard; ++i)
-          guards_intact = guards_intact && buffer[size_t(i)] == T(-3) && buffer[size_t(guard + s.x_size() + i)] == T(-3);
+          guards_intact =
+              guards_intact && buffer[size_t(i)] == T(-3) && buffer[size_t(guard + s.x_size() + i)] == T(-3);
         check(guards_intact, "garbage argmax wrote out of bounds: " + where);
       }
   for (auto [runner_name, runner] : runners.all()) {
@@ -438,7 +449,8 @@ void check_wrong_pass(const char* isa, const char* dtype, const convkit::KernelO
 // NHWC cut channels into many blocks, where a block size rounded up must not leave an empty or
 // negative last block (4289 channels in 67 blocks of 65 would end past c).
 void check_plan_splits() {
-  for (int64_t c : {int64_t(1), int64_t(130), int64_t(520), int64_t(4160), int64_t(4225), int64_t(4289), int64_t(20000)})
+  for (int64_t c :
+       {int64_t(1), int64_t(130), int64_t(520), int64_t(4160), int64_t(4225), int64_t(4289), int64_t(20000)})
     for (Layout layout : {Layout::NHWC, Layout::NCHW})
       for (PoolMode mode : {PoolMode::Max, PoolMode::Avg})
         for (int threads = 1; threads <= 256; ++threads) {
@@ -503,8 +515,8 @@ int main() {
         for (int64_t s = 1; s <= 4; ++s)
           for (bool ceil_mode : {false, true})
             check(convkit::pool_out_size(L, p, k, s, ceil_mode) == reference_out_size(L, p, k, s, ceil_mode),
-                        "pool_out_size L" + std::to_string(L) + " k" + std::to_string(k) + " p" + std::to_string(p) +
-                            " s" + std::to_string(s) + (ceil_mode ? " ceil" : ""));
+                  "pool_out_size L" + std::to_string(L) + " k" + std::to_string(k) + " p" + std::to_string(p) + " s" +
+                      std::to_string(s) + (ceil_mode ? " ceil" : ""));
   end_group("pool_out_size vs reference");
   check_plan_splits();
   end_group("plans on 1-256 threads");

@@ -30,7 +30,8 @@ constexpr size_t MiB = size_t(1) << 20;
 void serial_runner_limit() {
   convkit::SerialRunner runner;
   convkit::set_memory_limit_bytes(int64_t(MiB));
-  check(error_code([&] { runner.scratch(0, 0, MiB + 1); }) == "ERR_TOO_LARGE", "serial: a request above the limit is ERR_TOO_LARGE");
+  check(error_code([&] { runner.scratch(0, 0, MiB + 1); }) == "ERR_TOO_LARGE",
+        "serial: a request above the limit is ERR_TOO_LARGE");
   check(runner.scratch_bytes_held() == 0, "serial: nothing allocated for a refused request");
   check(runner.scratch(0, 0, MiB) != nullptr, "serial: a request at the limit is served");
   convkit::set_memory_limit_bytes(convkit::kDefaultMemoryLimitBytes);
@@ -46,7 +47,8 @@ void serial_runner_release() {
   check(runner.scratch_bytes_held() == 11 * MiB, "serial: held bytes add up");
   runner.release_scratch(4 * MiB);
   check(runner.scratch_bytes_held() == 3 * MiB, "serial: only the largest buffer was freed");
-  check(runner.scratch(0, 1, 1 * MiB) == small && runner.scratch(1, 2, 2 * MiB) == mid, "serial: the smaller buffers stay warm");
+  check(runner.scratch(0, 1, 1 * MiB) == small && runner.scratch(1, 2, 2 * MiB) == mid,
+        "serial: the smaller buffers stay warm");
   runner.release_scratch(0);
   check(runner.scratch_bytes_held() == 0, "serial: release to 0 frees everything");
   check(runner.scratch(0, 0, 64) != nullptr, "serial: scratch is usable again after a release");
@@ -62,7 +64,8 @@ void pool_release_after_lease() {
   }
   {
     convkit::ThreadPool::Lease lease(pool);
-    check(pool.scratch_bytes_held() == MiB, "pool: the 100 MiB buffer was freed when the lease ended, the 1 MiB one kept");
+    check(pool.scratch_bytes_held() == MiB,
+          "pool: the 100 MiB buffer was freed when the lease ended, the 1 MiB one kept");
     check(lease.runner().scratch(0, 0, MiB) == warm, "pool: the small buffer is the same warm one");
   }
   convkit::set_memory_limit_bytes(int64_t(4 * MiB));
@@ -70,7 +73,8 @@ void pool_release_after_lease() {
     convkit::ThreadPool::Lease lease(pool);
     std::string code;
     try {
-      convkit::parallel_for(lease.runner(), 2, [&](int64_t, int thread) { lease.runner().scratch(thread, 1, 5 * MiB); });
+      convkit::parallel_for(lease.runner(), 2,
+                            [&](int64_t, int thread) { lease.runner().scratch(thread, 1, 5 * MiB); });
     } catch (const convkit::Error& e) {
       code = e.code();
     }

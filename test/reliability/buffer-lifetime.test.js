@@ -77,7 +77,12 @@ describe('buffers of async calls (issue 13 item 2)', function () {
     assert.match(result.message, /^x must have \d+ elements/);
   });
 
-  for (const [arg, nativeName] of [['x', 'x'], ['w', 'w'], ['b', 'b'], ['out', 'y']]) {
+  for (const [arg, nativeName] of [
+    ['x', 'x'],
+    ['w', 'w'],
+    ['b', 'b'],
+    ['out', 'y'],
+  ]) {
     it(`async conv2d refuses a resizable ArrayBuffer as ${arg} (ERR_ARG naming ${nativeName}); sync accepts it`, async function () {
       const p = smallProblem();
       const make = (name, data) => (name === arg ? onBuffer(data, resizable) : data.slice());
@@ -100,7 +105,10 @@ describe('buffers of async calls (issue 13 item 2)', function () {
     const p = smallProblem();
     const makers = { fixed: (bytes) => new SharedArrayBuffer(bytes), growable: (bytes) => new SharedArrayBuffer(bytes, { maxByteLength: bytes * 2 }) };
     for (const [kind, make] of Object.entries(makers)) {
-      for (const [mode, api] of [['sync', convkit], ['async', convkit.async]]) {
+      for (const [mode, api] of [
+        ['sync', convkit],
+        ['async', convkit.async],
+      ]) {
         const x = convkit.tensor(onBuffer(p.x, make), [2, 6, 5, 3]);
         const w = convkit.tensor(onBuffer(p.w, make), [3, 3, 3, 4]);
         const out = convkit.tensor(onBuffer(new Float32Array(p.outCount).fill(NaN), make), [2, 6, 5, 4]);

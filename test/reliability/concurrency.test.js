@@ -58,7 +58,12 @@ function makeProblem(seed) {
 }
 
 /** The sync API with the async one's shape, so both runs share one code path. */
-const syncApi = new Proxy(convkit, { get: (target, name) => (...args) => Promise.resolve(target[name](...args)) });
+const syncApi = new Proxy(convkit, {
+  get:
+    (target, name) =>
+    (...args) =>
+      Promise.resolve(target[name](...args)),
+});
 
 function assertSame(actual, expected, label, tolerance) {
   assert.strictEqual(actual.length, expected.length, label);
@@ -71,7 +76,10 @@ function assertSame(actual, expected, label, tolerance) {
 /** Forces full collections until `done` settles. */
 async function collectWhile(done) {
   let settled = false;
-  done.then(() => (settled = true), () => (settled = true));
+  done.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
   let collections = 0;
   while (!settled) {
     gc();
@@ -107,7 +115,10 @@ describe('concurrency', function () {
     const all = Promise.all(problems.map((p) => p.run(convkit.async)));
     let syncCalls = 0;
     let settled = false;
-    all.then(() => (settled = true), () => (settled = true));
+    all.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     for (let i = 0; !settled || syncCalls < 20; i = (i + 7) % problems.length) {
       assertSame(await problems[i].run(syncApi), expected[i], `sync ${problems[i].kind} #${i}`);
       syncCalls++;
@@ -119,7 +130,10 @@ describe('concurrency', function () {
   it('setNumThreads while async work is in flight is safe and results stay correct', async function () {
     const all = Promise.all(problems.map((p) => p.run(convkit.async)));
     let settled = false;
-    all.then(() => (settled = true), () => (settled = true));
+    all.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     let changes = 0;
     while (!settled || changes < 8) {
       convkit.setNumThreads(1 + (changes % 4));

@@ -38,7 +38,8 @@ const fromNchw = (layout, n, c, h, w) => (layout === 'NHWC' ? [n, h, w, c] : [n,
 const pairOf = (v, fallback) => (v === undefined ? [fallback, fallback] : Array.isArray(v) ? v : [v, v]);
 
 function convOut(size, pad, k, dilation, stride) {
-  const padded = big(size) + 2n * big(pad), span = big(dilation) * (big(k) - 1n) + 1n;
+  const padded = big(size) + 2n * big(pad),
+    span = big(dilation) * (big(k) - 1n) + 1n;
   return padded < span ? 0n : (padded - span) / big(stride) + 1n;
 }
 
@@ -46,10 +47,13 @@ function convOut(size, pad, k, dilation, stride) {
 function convOutput(layout, xShape, wShape, options) {
   const [n, c, h, w] = nchw(layout, xShape);
   const [kh, kw, cg, cout] = layout === 'NHWC' ? wShape : [wShape[2], wShape[3], wShape[1], wShape[0]];
-  const [sh, sw] = pairOf(options.stride, 1), [dh, dw] = pairOf(options.dilation, 1), [ph, pw] = pairOf(options.padding, 0);
+  const [sh, sw] = pairOf(options.stride, 1),
+    [dh, dw] = pairOf(options.dilation, 1),
+    [ph, pw] = pairOf(options.padding, 0);
   if (![n, c, h, w, kh, kw, cg, cout, sh, sw, dh, dw].every((v) => isSize(v, 1)) || !isSize(ph, 0) || !isSize(pw, 0)) return null;
   if (cg !== c) return null;
-  const oh = convOut(h, ph, kh, dh, sh), ow = convOut(w, pw, kw, dw, sw);
+  const oh = convOut(h, ph, kh, dh, sh),
+    ow = convOut(w, pw, kw, dw, sw);
   return oh >= 1n && ow >= 1n ? fromNchw(layout, big(n), big(cout), oh, ow) : null;
 }
 
@@ -63,10 +67,12 @@ function poolOut(size, pad, k, stride, ceil) {
 
 function poolOutput(layout, xShape, options) {
   const [n, c, h, w] = nchw(layout, xShape);
-  const [kh, kw] = pairOf(options.kernelSize, 1), [sh, sw] = pairOf(options.stride ?? options.kernelSize, 1);
+  const [kh, kw] = pairOf(options.kernelSize, 1),
+    [sh, sw] = pairOf(options.stride ?? options.kernelSize, 1);
   const [ph, pw] = pairOf(options.padding, 0);
   if (![kh, kw, sh, sw].every((v) => isSize(v, 1)) || !isSize(ph, 0) || !isSize(pw, 0) || 2 * ph > kh || 2 * pw > kw) return null;
-  const oh = poolOut(h, ph, kh, sh, !!options.ceilMode), ow = poolOut(w, pw, kw, sw, !!options.ceilMode);
+  const oh = poolOut(h, ph, kh, sh, !!options.ceilMode),
+    ow = poolOut(w, pw, kw, sw, !!options.ceilMode);
   return oh >= 1n && ow >= 1n ? fromNchw(layout, big(n), big(c), oh, ow) : null;
 }
 
@@ -84,7 +90,8 @@ const sameShape = (a, b) => a.length === b.length && a.every((v, i) => big(v) ==
  * invalid) and `compare` (naive.js is cheap enough). Data shapes the child must build stay small.
  */
 function finish(c) {
-  let result = null, work = Infinity;
+  let result = null,
+    work = Infinity;
   if (c.op === 'conv2d') {
     const y = convOutput(c.layout, c.x, c.w, c.options);
     if (y) (result = prod(y)), (work = Number(result) * Number(prod(c.w)));
@@ -106,7 +113,25 @@ function finish(c) {
 
 // ---- random cases
 
-const EXTREME = [2 ** 15, 2 ** 16, 11000, 40000, 80000, 2 ** 22, 2 ** 23, 2 ** 23 + 1, 2 ** 30, 2 ** 30 - 15, 2 ** 31 - 31, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, 2 ** 32, 2 ** 46, 2 ** 53];
+const EXTREME = [
+  2 ** 15,
+  2 ** 16,
+  11000,
+  40000,
+  80000,
+  2 ** 22,
+  2 ** 23,
+  2 ** 23 + 1,
+  2 ** 30,
+  2 ** 30 - 15,
+  2 ** 31 - 31,
+  2 ** 31 - 1,
+  2 ** 31,
+  2 ** 31 + 1,
+  2 ** 32,
+  2 ** 46,
+  2 ** 53,
+];
 const size = fc.oneof(
   { arbitrary: fc.integer({ min: 1, max: 3 }), weight: 3 },
   { arbitrary: fc.constantFrom(...EXTREME), weight: 3 },
@@ -125,27 +150,71 @@ function fitting(sizeValue, k, dilation) {
 }
 
 const convArb = fc
-  .record({ ...base, h: small(4), w: small(4), kh: small(3), kw: small(3), cout: small(2), stride: pair(size), dilation: pair(size), padding: fc.option(pair(padding)), bias: fc.boolean() })
+  .record({
+    ...base,
+    h: small(4),
+    w: small(4),
+    kh: small(3),
+    kw: small(3),
+    cout: small(2),
+    stride: pair(size),
+    dilation: pair(size),
+    padding: fc.option(pair(padding)),
+    bias: fc.boolean(),
+  })
   .map((r) => {
-    const x = fromNchw(r.layout, r.n, r.c, r.h, r.w), w = r.layout === 'NHWC' ? [r.kh, r.kw, r.c, r.cout] : [r.cout, r.c, r.kh, r.kw];
+    const x = fromNchw(r.layout, r.n, r.c, r.h, r.w),
+      w = r.layout === 'NHWC' ? [r.kh, r.kw, r.c, r.cout] : [r.cout, r.c, r.kh, r.kw];
     const pad = r.padding ?? [fitting(r.h, r.kh, r.dilation[0]), fitting(r.w, r.kw, r.dilation[1])];
-    return { op: 'conv2d', layout: r.layout, dtype: r.dtype, seed: r.seed, x, w, bias: r.bias, options: { stride: r.stride, dilation: r.dilation, padding: pad } };
+    return {
+      op: 'conv2d',
+      layout: r.layout,
+      dtype: r.dtype,
+      seed: r.seed,
+      x,
+      w,
+      bias: r.bias,
+      options: { stride: r.stride, dilation: r.dilation, padding: pad },
+    };
   });
 
 /** dx of a huge input from a small dOut: the stride is often the input size, so oh is ~1. */
 const dxArb = fc
-  .record({ ...base, h: size, w: size, kh: small(3), kw: small(3), cout: small(2), strideIsSize: fc.boolean(), stride: pair(size), dilation: pair(size), padding: pair(padding) })
+  .record({
+    ...base,
+    h: size,
+    w: size,
+    kh: small(3),
+    kw: small(3),
+    cout: small(2),
+    strideIsSize: fc.boolean(),
+    stride: pair(size),
+    dilation: pair(size),
+    padding: pair(padding),
+  })
   .map((r) => {
-    const xShape = fromNchw(r.layout, r.n, r.c, r.h, r.w), w = r.layout === 'NHWC' ? [r.kh, r.kw, r.c, r.cout] : [r.cout, r.c, r.kh, r.kw];
+    const xShape = fromNchw(r.layout, r.n, r.c, r.h, r.w),
+      w = r.layout === 'NHWC' ? [r.kh, r.kw, r.c, r.cout] : [r.cout, r.c, r.kh, r.kw];
     const options = { stride: r.strideIsSize ? [r.h, r.w] : r.stride, dilation: r.dilation, padding: r.padding };
     return { op: 'conv2dBackwardInput', layout: r.layout, dtype: r.dtype, seed: r.seed, xShape, w, dOut: dOutShape(r.layout, xShape, w, options), options };
   });
 
 /** dw of a huge kernel from small x and dOut: the padding often makes the kernel fit. */
 const dwArb = fc
-  .record({ ...base, h: small(4), w: small(4), kh: size, kw: size, cout: small(2), stride: pair(size), dilation: pair(size), padding: fc.option(pair(padding)) })
+  .record({
+    ...base,
+    h: small(4),
+    w: small(4),
+    kh: size,
+    kw: size,
+    cout: small(2),
+    stride: pair(size),
+    dilation: pair(size),
+    padding: fc.option(pair(padding)),
+  })
   .map((r) => {
-    const x = fromNchw(r.layout, r.n, r.c, r.h, r.w), wShape = r.layout === 'NHWC' ? [r.kh, r.kw, r.c, r.cout] : [r.cout, r.c, r.kh, r.kw];
+    const x = fromNchw(r.layout, r.n, r.c, r.h, r.w),
+      wShape = r.layout === 'NHWC' ? [r.kh, r.kw, r.c, r.cout] : [r.cout, r.c, r.kh, r.kw];
     const pad = r.padding ?? [fitting(r.h, r.kh, r.dilation[0]), fitting(r.w, r.kw, r.dilation[1])];
     const options = { stride: r.stride, dilation: r.dilation, padding: pad };
     return { op: 'conv2dBackwardFilter', layout: r.layout, dtype: r.dtype, seed: r.seed, x, wShape, dOut: dOutShape(r.layout, x, wShape, options), options };
@@ -159,7 +228,18 @@ function dOutShape(layout, xShape, wShape, options) {
 
 const poolArb = (op) =>
   fc
-    .record({ ...base, h: small(5), w: small(5), kernelSize: pair(size), stride: fc.option(pair(size)), pad: fc.constantFrom('zero', 'half', 'free'), free: pair(padding), ceilMode: fc.boolean(), countIncludePad: fc.boolean(), mode: fc.constantFrom('max', 'avg') })
+    .record({
+      ...base,
+      h: small(5),
+      w: small(5),
+      kernelSize: pair(size),
+      stride: fc.option(pair(size)),
+      pad: fc.constantFrom('zero', 'half', 'free'),
+      free: pair(padding),
+      ceilMode: fc.boolean(),
+      countIncludePad: fc.boolean(),
+      mode: fc.constantFrom('max', 'avg'),
+    })
     .map((r) => {
       const half = r.kernelSize.map((k) => (Number.isInteger(k) && k > 0 ? Math.floor(k / 2) : 0));
       const pad = { zero: [0, 0], half, free: r.free }[r.pad];
@@ -179,7 +259,8 @@ function issueCases(op) {
   const out = [];
   for (const layout of ['NHWC', 'NCHW'])
     for (const dtype of ['float32', 'float64']) {
-      const one = [1, 1, 1, 1], k2 = layout === 'NHWC' ? [2, 2, 1, 1] : [1, 1, 2, 2];
+      const one = [1, 1, 1, 1],
+        k2 = layout === 'NHWC' ? [2, 2, 1, 1] : [1, 1, 2, 2];
       const geometries = [
         WRAP, // item 1: a padded plane of ~2^31 x 2^31 whose byte size wraps
         { dilation: [40000, 40000], padding: [20000, 20000] }, // item 3: 6 GB of scratch for one output
@@ -210,7 +291,12 @@ function runCases(cases) {
   const runFrom = (first) =>
     new Promise((resolve) => {
       const child = spawn(process.execPath, ['--expose-gc', CHILD, String(first)], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let current = null, startedAt = 0, stderr = '', pending = '', killedFor = null, progressed = false;
+      let current = null,
+        startedAt = 0,
+        stderr = '',
+        pending = '',
+        killedFor = null,
+        progressed = false;
       child.stdin.on('error', () => {}); // a child that dies at once: reported on 'close'
       child.stdin.end(input);
       child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-20000)));
@@ -258,7 +344,11 @@ function crashSummary(stderr) {
   const lines = stderr.trim().split('\n');
   const first = lines.findIndex((l) => /ERROR: \w+Sanitizer|runtime error|FATAL ERROR|Segmentation fault/.test(l));
   if (first < 0) return lines.slice(-4).join(' | ');
-  const frames = lines.slice(first + 1).filter((l) => /^\s+#\d+ /.test(l)).slice(0, 4).map((l) => l.trim().replace(/\s*\(\/.*?\)/, ''));
+  const frames = lines
+    .slice(first + 1)
+    .filter((l) => /^\s+#\d+ /.test(l))
+    .slice(0, 4)
+    .map((l) => l.trim().replace(/\s*\(\/.*?\)/, ''));
   return [lines[first].trim(), ...frames].join(' | ');
 }
 
@@ -288,7 +378,8 @@ function verdict(c, r) {
   }
   if (c.result === null) return r.outcome === 'error' && REFUSALS.has(r.error) ? null : `${got}; an invalid call must throw ERR_SHAPE/ERR_ARG/ERR_TOO_LARGE`;
   const bytes = BigInt(c.result) * bytesPer(c.dtype);
-  if (bytes > BigInt(MEMORY_LIMIT)) return r.error === 'ERR_TOO_LARGE' ? null : `${got}; ${bytes} bytes past the ${MEMORY_LIMIT}-byte limit must be ERR_TOO_LARGE`;
+  if (bytes > BigInt(MEMORY_LIMIT))
+    return r.error === 'ERR_TOO_LARGE' ? null : `${got}; ${bytes} bytes past the ${MEMORY_LIMIT}-byte limit must be ERR_TOO_LARGE`;
   if (r.outcome === 'error') {
     if (r.error === 'ERR_TOO_LARGE' && bytes * 8n > BigInt(MEMORY_LIMIT)) return null; // close to the limit: either
     return `${got} (${r.message}); the call is valid with a ${bytes}-byte result`;

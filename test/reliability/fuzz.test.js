@@ -91,11 +91,30 @@ function shapeOf(layout, n, c, h, w) {
 
 function convArgs(spec) {
   const Ctor = spec.dtype === 'float64' ? Float64Array : Float32Array;
-  const c = spec.groups * spec.cinPerGroup, cout = spec.groups * spec.coutPerGroup;
+  const c = spec.groups * spec.cinPerGroup,
+    cout = spec.groups * spec.coutPerGroup;
   const xShape = shapeOf(spec.layout, spec.n, c, spec.h, spec.w);
   const wShape = spec.layout === 'NHWC' ? [spec.kh, spec.kw, spec.cinPerGroup, cout] : [cout, spec.cinPerGroup, spec.kh, spec.kw];
-  const x = makeTensor(spec, fill(Ctor, xShape.reduce((a, b) => a * b), spec.seed, spec.specials), xShape);
-  const w = makeTensor(spec, fill(Ctor, wShape.reduce((a, b) => a * b), spec.seed + 1, false), wShape);
+  const x = makeTensor(
+    spec,
+    fill(
+      Ctor,
+      xShape.reduce((a, b) => a * b),
+      spec.seed,
+      spec.specials,
+    ),
+    xShape,
+  );
+  const w = makeTensor(
+    spec,
+    fill(
+      Ctor,
+      wShape.reduce((a, b) => a * b),
+      spec.seed + 1,
+      false,
+    ),
+    wShape,
+  );
   const bData = fill(Ctor, cout, spec.seed + 2, false);
   const b = { none: null, vector: { data: bData, shape: [cout] }, tensor4: { data: bData, shape: [1, 1, 1, cout] }, typed: bData }[spec.bias];
   const options = { stride: spec.stride, dilation: spec.dilation, padding: spec.padding, groups: spec.groups };
@@ -106,7 +125,16 @@ function convArgs(spec) {
 function poolArgs(spec) {
   const Ctor = spec.dtype === 'float64' ? Float64Array : Float32Array;
   const xShape = shapeOf(spec.layout, spec.n, spec.c, spec.h, spec.w);
-  const x = makeTensor(spec, fill(Ctor, xShape.reduce((a, b) => a * b), spec.seed, spec.specials), xShape);
+  const x = makeTensor(
+    spec,
+    fill(
+      Ctor,
+      xShape.reduce((a, b) => a * b),
+      spec.seed,
+      spec.specials,
+    ),
+    xShape,
+  );
   const options = { kernelSize: spec.kernelSize, stride: spec.stride, padding: spec.padding, ceilMode: spec.ceilMode, countIncludePad: spec.countIncludePad };
   if (spec.layoutInOptions || spec.form === 'plain') options.layout = spec.layout;
   return { x, options };
@@ -169,7 +197,10 @@ function floatData(t, name) {
 }
 
 function sameDType(...arrays) {
-  naive.check(arrays.every((a) => a.constructor === arrays[0].constructor), 'mixed dtypes');
+  naive.check(
+    arrays.every((a) => a.constructor === arrays[0].constructor),
+    'mixed dtypes',
+  );
 }
 
 function biasData(b, cout) {
@@ -181,7 +212,10 @@ function biasData(b, cout) {
   naive.check(typeof b === 'object' && !ArrayBuffer.isView(b), 'bias kind');
   naive.check(b.data instanceof Float32Array || b.data instanceof Float64Array, 'bias data');
   const s = b.shape;
-  naive.check(Array.isArray(s) && ((s.length === 1 && s[0] === cout) || (s.length === 4 && s[0] === 1 && s[1] === 1 && s[2] === 1 && s[3] === cout)), 'bias shape');
+  naive.check(
+    Array.isArray(s) && ((s.length === 1 && s[0] === cout) || (s.length === 4 && s[0] === 1 && s[1] === 1 && s[2] === 1 && s[3] === cout)),
+    'bias shape',
+  );
   naive.check(b.data.length === cout, 'bias length');
   return b.data;
 }
@@ -189,7 +223,8 @@ function biasData(b, cout) {
 function expectConv({ x, w, b, options }) {
   const opts = naive.optionsOf(options);
   const layout = naive.layoutOf(opts, x);
-  const xd = floatData(x, 'x'), wd = floatData(w, 'w');
+  const xd = floatData(x, 'x'),
+    wd = floatData(w, 'w');
   const cout = layout === 'NHWC' ? w.shape[3] : w.shape[0];
   const bd = biasData(b, cout);
   sameDType(xd, wd, ...(bd ? [bd] : []));
@@ -230,7 +265,8 @@ function assertClose(actual, expected, dtype, label) {
   assert.strictEqual(actual.length, expected.length, `${label}: length`);
   const { rel, abs } = TOLERANCE[dtype];
   for (let i = 0; i < expected.length; i++) {
-    const a = actual[i], e = expected[i];
+    const a = actual[i],
+      e = expected[i];
     const ok = Number.isNaN(e) ? Number.isNaN(a) : !Number.isFinite(e) ? a === e : Math.abs(a - e) <= abs + rel * Math.abs(e);
     if (!ok) assert.fail(`${label}: element ${i} is ${a}, the reference says ${e}`);
   }
@@ -278,10 +314,15 @@ describe('fuzz: random calls return the reference result or a coded error', func
     await fc.assert(
       fc.asyncProperty(convSpec, fc.option(mutation, { freq: 2 }), async (spec, m) => {
         const args = m ? mutate(convArgs(spec), m) : convArgs(spec);
-        await check('conv2d', (api) => api.conv2d(args.x, args.w, args.b, args.options), () => expectConv(args), (y, ref) => {
-          assertClose(y.data, ref.data, dtypeOfData(y), 'conv2d');
-          assert.deepStrictEqual(y.shape, ref.shape);
-        });
+        await check(
+          'conv2d',
+          (api) => api.conv2d(args.x, args.w, args.b, args.options),
+          () => expectConv(args),
+          (y, ref) => {
+            assertClose(y.data, ref.data, dtypeOfData(y), 'conv2d');
+            assert.deepStrictEqual(y.shape, ref.shape);
+          },
+        );
       }),
       fcOptions(RUNS),
     );
@@ -299,7 +340,10 @@ describe('fuzz: random calls return the reference result or a coded error', func
         const called = m ? mutate(args, m) : args;
         await check(
           filter ? 'conv2dBackwardFilter' : 'conv2dBackwardInput',
-          (api) => (filter ? api.conv2dBackwardFilter(called.dOut, called.x, called.wShape, called.options) : api.conv2dBackwardInput(called.dOut, called.w, called.xShape, called.options)),
+          (api) =>
+            filter
+              ? api.conv2dBackwardFilter(called.dOut, called.x, called.wShape, called.options)
+              : api.conv2dBackwardInput(called.dOut, called.w, called.xShape, called.options),
           () => expectBackwardPart(called, filter),
           (result, ref) => assertClose(result.data, ref, dtypeOfData(result), filter ? 'dw' : 'dx'),
         );
@@ -315,12 +359,17 @@ describe('fuzz: random calls return the reference result or a coded error', func
         if (name === 'pool2dForward') base.options.mode = spec.mode;
         const args = m ? mutate(base, m) : base;
         const mode = name === 'maxPool2d' ? 'max' : name === 'avgPool2d' ? 'avg' : args.options && args.options.mode;
-        await check(name, (api) => api[name](args.x, args.options), () => expectPool(args, mode), (result, ref) => {
-          const y = result.output || result;
-          assertClose(y.data, ref.data, dtypeOfData(y), name);
-          assert.deepStrictEqual(y.shape, ref.shape);
-          if (result.cache && mode === 'max') assert.deepStrictEqual(Array.from(result.cache.argmax), Array.from(ref.argmax), 'argmax');
-        });
+        await check(
+          name,
+          (api) => api[name](args.x, args.options),
+          () => expectPool(args, mode),
+          (result, ref) => {
+            const y = result.output || result;
+            assertClose(y.data, ref.data, dtypeOfData(y), name);
+            assert.deepStrictEqual(y.shape, ref.shape);
+            if (result.cache && mode === 'max') assert.deepStrictEqual(Array.from(result.cache.argmax), Array.from(ref.argmax), 'argmax');
+          },
+        );
       }),
       fcOptions(RUNS),
     );
@@ -332,13 +381,18 @@ describe('fuzz: random calls return the reference result or a coded error', func
         const base = { ...poolArgs(spec), pad };
         base.options = { layout: base.options.layout };
         const args = m ? mutate(base, m) : base;
-        await check('zeroPad', (api) => api.zeroPad(args.x, args.pad, args.options), () => {
-          const opts = naive.optionsOf(args.options);
-          return naive.zeroPad(floatData(args.x, 'x'), args.x.shape, naive.layoutOf(opts, args.x), args.pad);
-        }, (y, ref) => {
-          assertClose(y.data, ref.data, dtypeOfData(y), 'zeroPad');
-          assert.deepStrictEqual(y.shape, ref.shape);
-        });
+        await check(
+          'zeroPad',
+          (api) => api.zeroPad(args.x, args.pad, args.options),
+          () => {
+            const opts = naive.optionsOf(args.options);
+            return naive.zeroPad(floatData(args.x, 'x'), args.x.shape, naive.layoutOf(opts, args.x), args.pad);
+          },
+          (y, ref) => {
+            assertClose(y.data, ref.data, dtypeOfData(y), 'zeroPad');
+            assert.deepStrictEqual(y.shape, ref.shape);
+          },
+        );
       }),
       fcOptions(Math.ceil(RUNS / 2)),
     );
@@ -370,20 +424,25 @@ describe('fuzz: random calls return the reference result or a coded error', func
           if (p.error) throw p.error;
           return api.conv2dBackward(p.dOut, p.cache);
         };
-        await check('conv2dBackward', run, () => {
-          const p = prepare(convkit);
-          if (p.error) throw new naive.Invalid('forward refused');
-          naive.check(tamper === 'none' || tamper === 'changeValues', 'tampered cache');
-          const opts = naive.optionsOf(p.args.options);
-          const layout = naive.layoutOf(opts, p.args.x);
-          return naive.conv2dBackward(p.dOut.data, p.args.x.data, p.args.x.shape, p.args.w.data, p.args.w.shape, p.args.b !== null, layout, opts);
-        }, (grads, ref) => {
-          const dtype = dtypeOfData(grads.dx);
-          assertClose(grads.dx.data, ref.dx, dtype, 'dx');
-          assertClose(grads.dw.data, ref.dw, dtype, 'dw');
-          if (ref.db) assertClose(grads.db.data, ref.db, dtype, 'db');
-          else assert.strictEqual(grads.db, null);
-        });
+        await check(
+          'conv2dBackward',
+          run,
+          () => {
+            const p = prepare(convkit);
+            if (p.error) throw new naive.Invalid('forward refused');
+            naive.check(tamper === 'none' || tamper === 'changeValues', 'tampered cache');
+            const opts = naive.optionsOf(p.args.options);
+            const layout = naive.layoutOf(opts, p.args.x);
+            return naive.conv2dBackward(p.dOut.data, p.args.x.data, p.args.x.shape, p.args.w.data, p.args.w.shape, p.args.b !== null, layout, opts);
+          },
+          (grads, ref) => {
+            const dtype = dtypeOfData(grads.dx);
+            assertClose(grads.dx.data, ref.dx, dtype, 'dx');
+            assertClose(grads.dw.data, ref.dw, dtype, 'dw');
+            if (ref.db) assertClose(grads.db.data, ref.db, dtype, 'db');
+            else assert.strictEqual(grads.db, null);
+          },
+        );
       }),
       fcOptions(Math.ceil(RUNS / 2)),
     );
@@ -404,7 +463,8 @@ describe('fuzz: random calls return the reference result or a coded error', func
           if (tamper === 'changeInput') args.x.data.fill(7);
           if (tamper === 'detachArgmax' && cache.argmax) structuredClone(cache.argmax.buffer, { transfer: [cache.argmax.buffer] });
           if (tamper === 'corruptArgmax' && cache.argmax) cache.argmax[cache.argmax.length - 1] = junkValue === 0 ? -1 : 1 << 30;
-          if (tamper === 'convCache') cache = convkit.conv2dForward(convkit.tensor(new Float32Array(4), [1, 2, 2, 1]), convkit.tensor(new Float32Array(1), [1, 1, 1, 1])).cache;
+          if (tamper === 'convCache')
+            cache = convkit.conv2dForward(convkit.tensor(new Float32Array(4), [1, 2, 2, 1]), convkit.tensor(new Float32Array(1), [1, 1, 1, 1])).cache;
           if (tamper === 'copiedCache') cache = { ...cache };
           if (tamper === 'junkCache') cache = junkValue;
           return { args, original, cache, dOut: tamper === 'junkDOut' ? junkValue : dOut };
@@ -414,15 +474,20 @@ describe('fuzz: random calls return the reference result or a coded error', func
           if (p.error) throw p.error;
           return api.pool2dBackward(p.dOut, p.cache);
         };
-        await check('pool2dBackward', run, () => {
-          const p = prepare();
-          if (p.error) throw new naive.Invalid('forward refused');
-          const harmless = tamper === 'none' || tamper === 'changeInput' || (spec.mode === 'avg' && /Argmax$/.test(tamper));
-          naive.check(harmless, 'tampered cache');
-          const opts = naive.optionsOf(p.args.options);
-          // The argmax was taken at forward time: changing the input afterwards does not matter.
-          return naive.pool2dBackward(p.dOut.data, p.original, p.args.x.shape, naive.layoutOf(opts, p.args.x), opts, spec.mode);
-        }, (dx, ref) => assertClose(dx.data, ref, dtypeOfData(dx), 'pool dx'));
+        await check(
+          'pool2dBackward',
+          run,
+          () => {
+            const p = prepare();
+            if (p.error) throw new naive.Invalid('forward refused');
+            const harmless = tamper === 'none' || tamper === 'changeInput' || (spec.mode === 'avg' && /Argmax$/.test(tamper));
+            naive.check(harmless, 'tampered cache');
+            const opts = naive.optionsOf(p.args.options);
+            // The argmax was taken at forward time: changing the input afterwards does not matter.
+            return naive.pool2dBackward(p.dOut.data, p.original, p.args.x.shape, naive.layoutOf(opts, p.args.x), opts, spec.mode);
+          },
+          (dx, ref) => assertClose(dx.data, ref, dtypeOfData(dx), 'pool dx'),
+        );
       }),
       fcOptions(Math.ceil(RUNS / 2)),
     );
@@ -435,14 +500,23 @@ describe('fuzz: random calls return the reference result or a coded error', func
       fc.array(fc.array(fc.double(), { minLength: 2, maxLength: 2 }), { maxLength: 4 }),
       fc.tuple(fc.constantFrom(...TYPED), fc.nat(12)).map(([Ctor, n]) => new Ctor(n)),
     );
-    const options = fc.oneof(junk, fc.record({ layout: fc.oneof(fc.constantFrom('NHWC', 'NCHW'), junk), dtype: fc.oneof(fc.constantFrom('float32', 'float64'), junk) }, { requiredKeys: [] }));
+    const options = fc.oneof(
+      junk,
+      fc.record(
+        { layout: fc.oneof(fc.constantFrom('NHWC', 'NCHW'), junk), dtype: fc.oneof(fc.constantFrom('float32', 'float64'), junk) },
+        { requiredKeys: [] },
+      ),
+    );
     fc.assert(
       fc.property(source, fc.option(fc.oneof(junk, fc.array(fc.integer({ min: -1, max: 6 }), { maxLength: 5 }))), fc.option(options), (data, shape, opts) => {
         const result = outcome(() => convkit.tensor(data, shape === null ? undefined : shape, opts === null ? undefined : opts));
         if (result.error) return assertCoded(result.error, 'tensor');
         const t = result.value;
         assert.ok(t.data instanceof Float32Array || t.data instanceof Float64Array);
-        assert.strictEqual(t.shape.reduce((a, b) => a * b, 1), t.data.length);
+        assert.strictEqual(
+          t.shape.reduce((a, b) => a * b, 1),
+          t.data.length,
+        );
         if (ArrayBuffer.isView(data) && data.length === t.data.length) {
           for (let i = 0; i < data.length; i++) assert.ok(Object.is(t.data[i], t.data.constructor.of(Number(data[i]))[0]));
         }
@@ -497,7 +571,10 @@ function expectBackwardPart(args, filter) {
   }
   sameDType(dy, filter ? xData : wData);
   const y = naive.conv2d(xData, xShape, wData, wShape, null, layout, opts);
-  naive.check(y.shape.every((s, i) => s === args.dOut.shape[i]), 'dOut shape');
+  naive.check(
+    y.shape.every((s, i) => s === args.dOut.shape[i]),
+    'dOut shape',
+  );
   const grads = naive.conv2dBackward(dy, xData, xShape, wData, wShape, false, layout, opts);
   return filter ? grads.dw : grads.dx;
 }

@@ -78,7 +78,8 @@ function convGeometry(layout, xShape, wShape, options) {
   let pads;
   if (options.padding === 'same') {
     check(sh === 1 && sw === 1, "'same' needs stride 1");
-    const th = dh * (kh - 1), tw = dw * (kw - 1);
+    const th = dh * (kh - 1),
+      tw = dw * (kw - 1);
     pads = [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
   } else if (options.padding === 'valid') {
     pads = [0, 0, 0, 0];
@@ -174,9 +175,12 @@ function forEachWindow(layout, g, f) {
     for (let c = 0; c < g.x.c; c++)
       for (let oy = 0; oy < g.oh; oy++)
         for (let ox = 0; ox < g.ow; ox++) {
-          const y0 = oy * g.sh - g.ph, x0 = ox * g.sw - g.pw;
-          const yEnd = Math.min(y0 + g.kh, g.x.h + g.ph), xEnd = Math.min(x0 + g.kw, g.x.w + g.pw);
-          const inputs = [], plane = [];
+          const y0 = oy * g.sh - g.ph,
+            x0 = ox * g.sw - g.pw;
+          const yEnd = Math.min(y0 + g.kh, g.x.h + g.ph),
+            xEnd = Math.min(x0 + g.kw, g.x.w + g.pw);
+          const inputs = [],
+            plane = [];
           for (let iy = Math.max(y0, 0); iy < Math.min(yEnd, g.x.h); iy++)
             for (let ix = Math.max(x0, 0); ix < Math.min(xEnd, g.x.w); ix++) {
               inputs.push(g.x.index(n, c, iy, ix));
@@ -228,8 +232,7 @@ function zeroPad(xData, xShape, layout, pad) {
   const out = new Float64Array(shape.reduce((a, b) => a * b, 1));
   for (let n = 0; n < x.n; n++)
     for (let c = 0; c < x.c; c++)
-      for (let iy = 0; iy < x.h; iy++)
-        for (let ix = 0; ix < x.w; ix++) out[y.index(n, c, iy + ph, ix + pw)] = xData[x.index(n, c, iy, ix)];
+      for (let iy = 0; iy < x.h; iy++) for (let ix = 0; ix < x.w; ix++) out[y.index(n, c, iy + ph, ix + pw)] = xData[x.index(n, c, iy, ix)];
   return { data: out, shape };
 }
 

@@ -17,7 +17,8 @@ function shapeOf(layout, n, c, h, w) {
 function assertSpecialsMatch(actual, expected, Ctor, label) {
   const tolerance = Ctor === Float64Array ? TOLERANCE.float64 : TOLERANCE.float32;
   for (let i = 0; i < expected.length; i++) {
-    const e = expected[i], a = actual[i];
+    const e = expected[i],
+      a = actual[i];
     if (Number.isNaN(e)) assert.ok(Number.isNaN(a), `${label}[${i}]: ${a}, expected NaN`);
     else if (!Number.isFinite(e)) assert.strictEqual(a, e, `${label}[${i}]`);
     else assert.ok(Math.abs(a - e) <= tolerance.abs + tolerance.rel * Math.abs(e), `${label}[${i}]: ${a}, expected ${e}`);
@@ -34,15 +35,27 @@ describe('numerics', function () {
       it(`conv2d propagates NaN and +-inf from x, and leaves no trace in the next call (${label})`, function () {
         const random = rng(7);
         // Large enough for the GEMM path (not only the direct kernels), with 1x1 and depthwise too.
-        for (const [c, cout, k, groups] of [[16, 24, 3, 1], [8, 8, 3, 8], [32, 16, 1, 1]]) {
+        for (const [c, cout, k, groups] of [
+          [16, 24, 3, 1],
+          [8, 8, 3, 8],
+          [32, 16, 1, 1],
+        ]) {
           const xShape = shapeOf(layout, 2, c, 9, 11);
           const wShape = layout === 'NHWC' ? [k, k, c / groups, cout] : [cout, c / groups, k, k];
-          const xData = randomArray(random, xShape.reduce((a, b) => a * b), Ctor);
+          const xData = randomArray(
+            random,
+            xShape.reduce((a, b) => a * b),
+            Ctor,
+          );
           xData[5] = NaN;
           xData[40] = Infinity;
           xData[41] = -Infinity;
           xData[xData.length - 3] = Infinity;
-          const wData = randomArray(random, wShape.reduce((a, b) => a * b), Ctor);
+          const wData = randomArray(
+            random,
+            wShape.reduce((a, b) => a * b),
+            Ctor,
+          );
           const options = { padding: 1, groups, layout };
           const y = convkit.conv2d({ data: xData, shape: xShape }, { data: wData, shape: wShape }, null, options);
           const expected = naive.conv2d(xData, xShape, wData, wShape, null, layout, options);
@@ -103,15 +116,22 @@ describe('numerics', function () {
       // Positive data: no cancellation, so the relative tolerance is meaningful for every element.
       const x64 = new Float64Array(n * h * w * c).map(() => random.uniform());
       const w64 = new Float64Array(9 * c * cout).map(() => random.uniform() / 512);
-      const x32 = Float32Array.from(x64), w32 = Float32Array.from(w64);
+      const x32 = Float32Array.from(x64),
+        w32 = Float32Array.from(w64);
       // The float64 reference on the values float32 actually holds.
-      const reference = convkit.conv2d({ data: Float64Array.from(x32), shape: xShape }, { data: Float64Array.from(w32), shape: wShape }, null, { padding: 1, layout });
+      const reference = convkit.conv2d({ data: Float64Array.from(x32), shape: xShape }, { data: Float64Array.from(w32), shape: wShape }, null, {
+        padding: 1,
+        layout,
+      });
       const y = convkit.conv2d({ data: x32, shape: xShape }, { data: w32, shape: wShape }, null, { padding: 1, layout });
       assertAllClose(y.data, reference.data, TOLERANCE.float32, 'float32 forward');
       // Backward filter reduces over N*OH*OW and backward input over Cout*9: also long sums.
       const dy32 = new Float32Array(y.data.length).map(() => random.uniform());
       const dw = convkit.conv2dBackwardFilter({ data: dy32, shape: y.shape }, { data: x32, shape: xShape }, wShape, { padding: 1, layout });
-      const dw64 = convkit.conv2dBackwardFilter({ data: Float64Array.from(dy32), shape: y.shape }, { data: Float64Array.from(x32), shape: xShape }, wShape, { padding: 1, layout });
+      const dw64 = convkit.conv2dBackwardFilter({ data: Float64Array.from(dy32), shape: y.shape }, { data: Float64Array.from(x32), shape: xShape }, wShape, {
+        padding: 1,
+        layout,
+      });
       assertAllClose(dw.data, dw64.data, TOLERANCE.float32, 'float32 dw');
       // The float64 path itself against the naive reference on a slice of the outputs.
       const naiveY = naive.conv2d(Float64Array.from(x32), xShape, Float64Array.from(w32), wShape, null, layout, { padding: 1 });

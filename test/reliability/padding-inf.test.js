@@ -86,9 +86,13 @@ function positive(random, count, Ctor) {
 function assertPaddingSkipped(actual, expected, channelOf, channel, Ctor, label, needsInfinity = true) {
   const tolerance = Ctor === Float64Array ? TOLERANCE.float64 : TOLERANCE.float32;
   assert.strictEqual(actual.length, expected.length, `${label}: length`);
-  let bad = 0, first = '', infinite = 0, finiteInChannel = 0;
+  let bad = 0,
+    first = '',
+    infinite = 0,
+    finiteInChannel = 0;
   for (let i = 0; i < expected.length; i++) {
-    const e = expected[i], a = actual[i];
+    const e = expected[i],
+      a = actual[i];
     let ok;
     if (e === Infinity) {
       ok = a === Infinity;
@@ -140,7 +144,9 @@ function padsOf(t) {
  * there must reach the dw of its taps on the input only.
  */
 function paddedPixel(t, oh, ow, fromEnd) {
-  const [top, left] = padsOf(t), stride = t.stride || 1, dilation = t.dilation || 1;
+  const [top, left] = padsOf(t),
+    stride = t.stride || 1,
+    dilation = t.dilation || 1;
   const inside = (o, pad, size) => {
     let n = 0;
     for (let a = 0; a < t.k; a++) {
@@ -166,7 +172,8 @@ describe('padding contributes nothing next to an Inf weight or dY (issue 13, ite
   for (const t of CASES)
     for (const layout of ['NHWC', 'NCHW'])
       for (const Ctor of [Float32Array, Float64Array]) {
-        const groups = t.groups || 1, cg = t.c / groups;
+        const groups = t.groups || 1,
+          cg = t.c / groups;
         const options = { layout, padding: t.padding, stride: t.stride || 1, dilation: t.dilation || 1, groups };
         const xShape = layout === 'NHWC' ? [t.n, t.h, t.w, t.c] : [t.n, t.c, t.h, t.w];
         const wShape = weightShape(layout, t, cg);
@@ -174,11 +181,23 @@ describe('padding contributes nothing next to an Inf weight or dY (issue 13, ite
 
         it(`forward, ${pathOf(t.forward, layout)}: ${label}`, function () {
           const random = rng(1000 + CASES.indexOf(t));
-          const x = { data: positive(random, xShape.reduce((a, b) => a * b), Ctor), shape: xShape, layout };
+          const x = {
+            data: positive(
+              random,
+              xShape.reduce((a, b) => a * b),
+              Ctor,
+            ),
+            shape: xShape,
+            layout,
+          };
           const b = positive(random, t.cout, Ctor);
           let paddedChecked = 0;
           for (const tap of INF_TAPS) {
-            const w = positive(random, wShape.reduce((a, v) => a * v), Ctor);
+            const w = positive(
+              random,
+              wShape.reduce((a, v) => a * v),
+              Ctor,
+            );
             const at = tap.at(t, cg);
             w[weightIndex(layout, t, cg, at.o, at.i, at.y, at.x)] = Infinity;
             const expected = naive.conv2d(x.data, xShape, w, wShape, b, layout, options);
@@ -201,10 +220,22 @@ describe('padding contributes nothing next to an Inf weight or dY (issue 13, ite
           const unusedX = new Float64Array(xShape.reduce((a, b) => a * b));
           const unusedW = new Float64Array(wShape.reduce((a, b) => a * b));
           const yShape = naive.conv2d(unusedX, xShape, unusedW, wShape, null, layout, options).shape;
-          const dy = { data: positive(random, yShape.reduce((a, b) => a * b), Ctor), shape: yShape, layout };
+          const dy = {
+            data: positive(
+              random,
+              yShape.reduce((a, b) => a * b),
+              Ctor,
+            ),
+            shape: yShape,
+            layout,
+          };
           let paddedChecked = 0;
           for (const tap of INF_TAPS) {
-            const w = positive(random, wShape.reduce((a, v) => a * v), Ctor);
+            const w = positive(
+              random,
+              wShape.reduce((a, v) => a * v),
+              Ctor,
+            );
             const at = tap.at(t, cg);
             w[weightIndex(layout, t, cg, at.o, at.i, at.y, at.x)] = Infinity;
             const expected = naive.conv2dBackward(dy.data, unusedX, xShape, w, wShape, false, layout, options).dx;
@@ -222,15 +253,37 @@ describe('padding contributes nothing next to an Inf weight or dY (issue 13, ite
         const dwPath = pathOf(t.forward, layout).startsWith('GEMM') ? `GEMM, ${layout} im2col` : pathOf(t.forward, layout);
         it(`dw, ${dwPath}: ${label}`, function () {
           const random = rng(3000 + CASES.indexOf(t));
-          const x = { data: positive(random, xShape.reduce((a, b) => a * b), Ctor), shape: xShape, layout };
+          const x = {
+            data: positive(
+              random,
+              xShape.reduce((a, b) => a * b),
+              Ctor,
+            ),
+            shape: xShape,
+            layout,
+          };
           const yShape = naive.conv2d(x.data, xShape, new Float64Array(wShape.reduce((a, b) => a * b)), wShape, null, layout, options).shape;
           const [oh, ow] = layout === 'NHWC' ? yShape.slice(1, 3) : yShape.slice(2, 4);
           const unusedW = new Float64Array(wShape.reduce((a, b) => a * b));
           const wChannel = layout === 'NHWC' ? (i) => i % t.cout : (i) => Math.floor(i / (cg * t.k * t.k));
           let paddedChecked = 0;
-          for (const [n, channel, fromEnd] of [[0, 0, false], [t.n - 1, t.cout - 1, true]]) {
-            const { at: [oy, ox], mixed } = paddedPixel(t, oh, ow, fromEnd);
-            const dy = { data: positive(random, yShape.reduce((a, b) => a * b), Ctor), shape: yShape, layout };
+          for (const [n, channel, fromEnd] of [
+            [0, 0, false],
+            [t.n - 1, t.cout - 1, true],
+          ]) {
+            const {
+              at: [oy, ox],
+              mixed,
+            } = paddedPixel(t, oh, ow, fromEnd);
+            const dy = {
+              data: positive(
+                random,
+                yShape.reduce((a, b) => a * b),
+                Ctor,
+              ),
+              shape: yShape,
+              layout,
+            };
             dy.data[layout === 'NHWC' ? ((n * oh + oy) * ow + ox) * t.cout + channel : ((n * t.cout + channel) * oh + oy) * ow + ox] = Infinity;
             const expected = naive.conv2dBackward(dy.data, x.data, xShape, unusedW, wShape, false, layout, options).dw;
             const dw = convkit.conv2dBackwardFilter(dy, x, wShape, options);

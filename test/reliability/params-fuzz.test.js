@@ -131,7 +131,19 @@ function runFuzz() {
   }
 
   const headerEdit = fc.record({
-    kind: fc.constantFrom('deleteField', 'setField', 'nudgeOffset', 'setEntry', 'swapEntries', 'swapOffsets', 'dropEntry', 'duplicateEntry', 'setTop', 'deleteTop', 'replaceHeader'),
+    kind: fc.constantFrom(
+      'deleteField',
+      'setField',
+      'nudgeOffset',
+      'setEntry',
+      'swapEntries',
+      'swapOffsets',
+      'dropEntry',
+      'duplicateEntry',
+      'setTop',
+      'deleteTop',
+      'replaceHeader',
+    ),
     index: fc.nat(8),
     field: fc.nat(8),
     value: jsonish,
@@ -143,7 +155,13 @@ function runFuzz() {
     fc.record({ kind: fc.constant('writeBytes'), writes: fc.array(fc.tuple(fc.nat(), fc.nat(255)), { minLength: 1, maxLength: 4 }) }),
     fc.record({ kind: fc.constant('truncate'), at: fc.nat() }),
     fc.record({ kind: fc.constant('append'), bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
-    fc.record({ kind: fc.constant('headerLength'), value: fc.oneof(fc.nat(), fc.integer({ min: -24, max: 24 }).map((d) => ({ delta: d }))) }),
+    fc.record({
+      kind: fc.constant('headerLength'),
+      value: fc.oneof(
+        fc.nat(),
+        fc.integer({ min: -24, max: 24 }).map((d) => ({ delta: d })),
+      ),
+    }),
     fc.record({ kind: fc.constant('editHeader'), edits: fc.array(headerEdit, { minLength: 1, maxLength: 3 }), lengthDelta: fc.constantFrom(0, 0, 0, -8, 8) }),
     fc.record({ kind: fc.constant('editHeaderText'), at: fc.nat(), remove: fc.nat(4), insert: fc.string({ maxLength: 6 }) }),
   );

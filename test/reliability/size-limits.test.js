@@ -13,7 +13,11 @@ const path = require('path');
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'size-limit-case.js');
 // Direct (then depthwise), the NHWC band / im2col and dx-as-forward GEMM paths, depthwise.
-const CHANNELS = [[1, 1, 1], [20, 20, 1], [3, 3, 3]];
+const CHANNELS = [
+  [1, 1, 1],
+  [20, 20, 1],
+  [3, 3, 3],
+];
 // A bare node process with convkit loaded peaks near 45 MiB; dilation 10000 used to reach 424.
 const PEAK_RSS_MIB = 160;
 // Under the ASan build (scripts/sanitize-addon.sh) the shadow memory makes RSS meaningless and
@@ -21,8 +25,14 @@ const PEAK_RSS_MIB = 160;
 const SANITIZED = /asan/.test(process.env.LD_PRELOAD || '');
 
 const GEOMETRIES = [
-  ['the issue repro (stride 2, padding ~2^30, dilation ~2^31)', { h: 1, w: 1, k: 2, options: { stride: [2, 2], padding: [2 ** 30, 2 ** 30 - 15], dilation: [2 ** 31 - 1, 2 ** 31 - 31] } }],
-  ['the issue repro with stride 1 (dx through the direct kernel)', { h: 1, w: 1, k: 2, options: { stride: 1, padding: [2 ** 30, 2 ** 30 - 15], dilation: [2 ** 31 - 1, 2 ** 31 - 31] } }],
+  [
+    'the issue repro (stride 2, padding ~2^30, dilation ~2^31)',
+    { h: 1, w: 1, k: 2, options: { stride: [2, 2], padding: [2 ** 30, 2 ** 30 - 15], dilation: [2 ** 31 - 1, 2 ** 31 - 31] } },
+  ],
+  [
+    'the issue repro with stride 1 (dx through the direct kernel)',
+    { h: 1, w: 1, k: 2, options: { stride: 1, padding: [2 ** 30, 2 ** 30 - 15], dilation: [2 ** 31 - 1, 2 ** 31 - 31] } },
+  ],
   ["dilation 10000, 'same' padding", { h: 1, w: 1, k: 2, options: { padding: 'same', dilation: 10000 } }],
   ["dilation 40000, 'same' padding", { h: 1, w: 1, k: 2, options: { padding: 'same', dilation: 40000 } }],
   ['dilation and padding 80000 (the centre tap lands on the input)', { h: 2, w: 3, k: 3, options: { padding: 80000, dilation: 80000 } }],
@@ -32,7 +42,8 @@ const GEOMETRIES = [
 
 function runCase(spec) {
   const env = { ...process.env };
-  let command = process.execPath, args = [FIXTURE, JSON.stringify(spec)];
+  let command = process.execPath,
+    args = [FIXTURE, JSON.stringify(spec)];
   if (!SANITIZED) {
     // A 3 GB address-space cap: a regression fails with ERR_ALLOC instead of paging the machine.
     command = 'bash';

@@ -74,7 +74,7 @@ describe('sync calls next to queued async work (issue 13 item 8)', function () {
     outs.forEach((out, i) => assertAllClose(out.data, bigExpected, TOLERANCE.float32, `async #${i}`));
   });
 
-  it('sync calls in a worker_threads worker run next to the main thread\'s async work', async function () {
+  it("sync calls in a worker_threads worker run next to the main thread's async work", async function () {
     const outs = Array.from({ length: QUEUED }, nanOutput);
     const pending = outs.map((out) => convkit.async.conv2d(big.x, big.w, null, { padding: 1, out }));
     waitUntilOneStarted(outs);

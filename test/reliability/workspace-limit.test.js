@@ -60,7 +60,10 @@ describe('memory limit and scratch release (issue 13 item 3)', function () {
       await assert.rejects(convkit.async.conv2d(x, w), check);
       native().setMemoryLimit(DEFAULT_LIMIT);
       for (const y of [convkit.conv2d(x, w), await convkit.async.conv2d(x, w)])
-        assert.ok(y.data.every((v) => Math.abs(v - expected) <= 1e-4 * expected), `${layout}: wrong values after lifting the limit`);
+        assert.ok(
+          y.data.every((v) => Math.abs(v - expected) <= 1e-4 * expected),
+          `${layout}: wrong values after lifting the limit`,
+        );
     });
   }
 

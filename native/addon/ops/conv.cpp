@@ -52,7 +52,8 @@ std::unique_ptr<Job> parse_conv2d_forward(const Napi::CallbackInfo& info, Pinned
   return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
     using T = decltype(zero);
     const T* prepacked = packed.present && packed.length > 0 ? packed_start<T>(packed) : nullptr;
-    ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, r.num_threads()), as<T>(x), as<T>(w), prepacked, b.present ? as<T>(b) : nullptr, as<T>(y), r);
+    ops.conv2d_forward(ops.conv2d_plan(s, ConvPass::kForward, r.num_threads()), as<T>(x), as<T>(w), prepacked,
+                       b.present ? as<T>(b) : nullptr, as<T>(y), r);
   });
 }
 
@@ -94,7 +95,8 @@ std::unique_ptr<Job> parse_conv2d_backward_input(const Napi::CallbackInfo& info,
   require_disjoint(dx, "dx", {{&dy, "dy"}, {&w, "w"}});
   return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
     using T = decltype(zero);
-    ops.conv2d_backward_input(ops.conv2d_plan(s, ConvPass::kBackwardInput, r.num_threads()), as<T>(dy), as<T>(w), as<T>(dx), r);
+    ops.conv2d_backward_input(ops.conv2d_plan(s, ConvPass::kBackwardInput, r.num_threads()), as<T>(dy), as<T>(w),
+                              as<T>(dx), r);
   });
 }
 
@@ -112,7 +114,8 @@ std::unique_ptr<Job> parse_conv2d_backward_filter(const Napi::CallbackInfo& info
   if (db.present) require_disjoint(db, "db", {{&dy, "dy"}, {&x, "x"}});
   return make_job(f.dtype, [=](const auto& ops, auto zero, Runner& r) {
     using T = decltype(zero);
-    ops.conv2d_backward_filter(ops.conv2d_plan(s, ConvPass::kBackwardFilter, r.num_threads()), as<T>(dy), as<T>(x), as<T>(dw), db.present ? as<T>(db) : nullptr, r);
+    ops.conv2d_backward_filter(ops.conv2d_plan(s, ConvPass::kBackwardFilter, r.num_threads()), as<T>(dy), as<T>(x),
+                               as<T>(dw), db.present ? as<T>(db) : nullptr, r);
   });
 }
 
@@ -129,10 +132,12 @@ Napi::Value conv2d_plan(const Napi::CallbackInfo& info) {
     const KernelTable& k = active_kernels();
     const int threads = global_pool().num_threads();
     Napi::Object plans = Napi::Object::New(info.Env());
-    const std::pair<const char*, ConvPass> passes[] = {
-        {"forward", ConvPass::kForward}, {"backwardInput", ConvPass::kBackwardInput}, {"backwardFilter", ConvPass::kBackwardFilter}};
+    const std::pair<const char*, ConvPass> passes[] = {{"forward", ConvPass::kForward},
+                                                       {"backwardInput", ConvPass::kBackwardInput},
+                                                       {"backwardFilter", ConvPass::kBackwardFilter}};
     for (const auto& [name, pass] : passes) {
-      const ConvPlan plan = f.dtype == DType::F32 ? k.f32.conv2d_plan(s, pass, threads) : k.f64.conv2d_plan(s, pass, threads);
+      const ConvPlan plan =
+          f.dtype == DType::F32 ? k.f32.conv2d_plan(s, pass, threads) : k.f64.conv2d_plan(s, pass, threads);
       Napi::Object entry = Napi::Object::New(info.Env());
       entry.Set("algorithm", conv_algorithm_name(plan.algorithm));
       entry.Set("threads", plan.threads);

@@ -8,7 +8,8 @@ std::unique_ptr<Job> parse_gemm(const Napi::CallbackInfo& info, PinnedBuffers* p
   const GemmShape s = read_params<GemmParams>(info[4]);
   validate(s);
   FloatArgs f{pins};
-  const View a = f.get(info[0], "a"), b = f.get(info[1], "b"), bias = f.get(info[2], "bias", true), c = f.get(info[3], "c");
+  const View a = f.get(info[0], "a"), b = f.get(info[1], "b"), bias = f.get(info[2], "bias", true),
+             c = f.get(info[3], "c");
   if (a.length < s.a_extent())
     throw Error(ErrorCode::ERR_SHAPE, "a must hold at least " + std::to_string(s.a_extent()) +
                                           " elements for the given strides, got " + std::to_string(a.length));

@@ -50,7 +50,6 @@ void zero_fill(T* data, int64_t count, Runner& r) {
   });
 }
 
-
 // Every thread accumulates into its own partial dw (thread 0's is dw itself) and db; the
 // partials are then added in thread order, so a given thread count always gives the same bits.
 // With `transposed_rows` set, the partials are the transpose of dw ([rows x w_size/rows], dw

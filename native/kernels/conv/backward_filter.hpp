@@ -88,8 +88,8 @@ void conv2d_backward_filter_nhwc(const ConvShape& s, const T* dy, const T* x, T*
           else
             pack_b_block(pb, cols + jc, ld, 1, nc, tp);
           for (int64_t ic = 0; ic < coutg; ic += MC)
-            macro_kernel(std::min(MC, coutg - ic), nc, tp, pa + ic * TP, pb, dw_part + (g * coutg + ic) * K + jc, K, true,
-                         static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
+            macro_kernel(std::min(MC, coutg - ic), nc, tp, pa + ic * TP, pb, dw_part + (g * coutg + ic) * K + jc, K,
+                         true, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr));
         }
       } else {
         // dW_g [K x Coutg] += im2col^T [K x tp] * dY_g [tp x Coutg]

@@ -147,7 +147,8 @@ void conv2d_backward_input_nchw(const ConvShape& s, const T* dy, const T* w, T* 
           pack_b_block(pb, dy + (n * s.cout + g * coutg + k0) * P + t0, P, 1, tp, kc);
           for (int64_t ic = 0; ic < K; ic += MC)
             macro_kernel(std::min(MC, K - ic), tp, kc, packed_wt + g * group_size + k0 * mp + ic * kc, pb,
-                         dcol + ic * tp, tp, k0 > 0, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr), kc);
+                         dcol + ic * tp, tp, k0 > 0, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr),
+                         kc);
         }
         col2im_nchw(dx + (n * s.c + g * cg) * s.h * s.w, dcol, tp, s, t0, tp);
       }

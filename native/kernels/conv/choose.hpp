@@ -46,8 +46,8 @@ inline bool direct_fits_backward_input(const ConvShape& s) {
 template <class T>
 bool direct_planes_fit(const DirectGeometry& d) {
   const int64_t planes = saturating_product({d.cin_g(), d.padded_h(), d.padded_w<T>()});
-  const int64_t in_and_out = saturating_sum(saturating_product({d.h, d.w}),
-                                            saturating_product({d.oh, round_up(d.ow, d.chunk<T>())}));
+  const int64_t in_and_out =
+      saturating_sum(saturating_product({d.h, d.w}), saturating_product({d.oh, round_up(d.ow, d.chunk<T>())}));
   return planes <= saturating_sum(saturating_product({4, d.cin_g(), in_and_out}), kSmallWorkspace);
 }
 

@@ -123,7 +123,8 @@ void depthwise_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx
   const DepthwiseBackwardInputWorkspace<T> ws(s);
   if (ws.as_forward) {
     T* flipped = scratch_of<T>(r, r.num_threads(), kPackedWeights, ws.flipped);
-    for (int64_t tap = 0; tap < khw; ++tap) std::memcpy(flipped + tap * s.c, w + (khw - 1 - tap) * s.c, s.c * sizeof(T));
+    for (int64_t tap = 0; tap < khw; ++tap)
+      std::memcpy(flipped + tap * s.c, w + (khw - 1 - tap) * s.c, s.c * sizeof(T));
     depthwise_nhwc(backward_input_geometry(s), dy, flipped, static_cast<const T*>(nullptr), dx, r);
     return;
   }

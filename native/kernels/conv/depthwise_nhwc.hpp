@@ -24,7 +24,8 @@ struct ColumnRanges {
   int64_t lo[kMaxKw], hi[kMaxKw];
   const ConvShape& s;
   explicit ColumnRanges(const ConvShape& shape) : s(shape) {
-    for (int64_t kw = 0; kw < std::min(s.kw, kMaxKw); ++kw) valid_run(kw * s.dilation_w - s.pad_left, s.stride_w, s.ow, s.w, lo[kw], hi[kw]);
+    for (int64_t kw = 0; kw < std::min(s.kw, kMaxKw); ++kw)
+      valid_run(kw * s.dilation_w - s.pad_left, s.stride_w, s.ow, s.w, lo[kw], hi[kw]);
   }
   void get(int64_t kw, int64_t& l, int64_t& h) const {
     if (kw < kMaxKw) {
@@ -45,8 +46,8 @@ constexpr int64_t kDepthwiseVectors = 4;
 
 // Output pixel (oh, ow), channels [c, c + CV * W), of image x_img; taps kh in [kh_begin, kh_end).
 template <class T, int64_t W, int64_t CV, bool kEdge>
-inline void depthwise_nhwc_pixel(const DirectGeometry& d, const T* x_img, const T* w, const T* b, T* y_row,
-                                 int64_t oh, int64_t ow, int64_t kh_begin, int64_t kh_end, int64_t c) {
+inline void depthwise_nhwc_pixel(const DirectGeometry& d, const T* x_img, const T* w, const T* b, T* y_row, int64_t oh,
+                                 int64_t ow, int64_t kh_begin, int64_t kh_end, int64_t c) {
   using V = Lanes<T, W>;
   V acc[CV];
   for (int64_t v = 0; v < CV; ++v) acc[v] = b ? load_lanes<T, W>(b + c + v * W) : V{};
@@ -58,7 +59,8 @@ inline void depthwise_nhwc_pixel(const DirectGeometry& d, const T* x_img, const 
       if (kEdge && (iw < 0 || iw >= d.w)) continue;
       const T* xp = x_row + iw * d.cin;
       const T* wp = w_row + kw * d.cin;
-      for (int64_t v = 0; v < CV; ++v) acc[v] = fmadd(load_lanes<T, W>(xp + v * W), load_lanes<T, W>(wp + v * W), acc[v]);
+      for (int64_t v = 0; v < CV; ++v)
+        acc[v] = fmadd(load_lanes<T, W>(xp + v * W), load_lanes<T, W>(wp + v * W), acc[v]);
     }
   }
   for (int64_t v = 0; v < CV; ++v) store_lanes<T, W>(y_row + ow * d.cout + c + v * W, acc[v]);
@@ -71,7 +73,8 @@ inline void depthwise_nhwc_channels(const DirectGeometry& d, const T* x_img, con
   int64_t c = 0;
   for (; c + kDepthwiseVectors * L <= d.cout; c += kDepthwiseVectors * L)
     depthwise_nhwc_pixel<T, L, kDepthwiseVectors, kEdge>(d, x_img, w, b, y_row, oh, ow, kh_begin, kh_end, c);
-  for (; c + L <= d.cout; c += L) depthwise_nhwc_pixel<T, L, 1, kEdge>(d, x_img, w, b, y_row, oh, ow, kh_begin, kh_end, c);
+  for (; c + L <= d.cout; c += L)
+    depthwise_nhwc_pixel<T, L, 1, kEdge>(d, x_img, w, b, y_row, oh, ow, kh_begin, kh_end, c);
   for (; c < d.cout; ++c) depthwise_nhwc_pixel<T, 1, 1, kEdge>(d, x_img, w, b, y_row, oh, ow, kh_begin, kh_end, c);
 }
 
@@ -92,7 +95,8 @@ inline void depthwise_nhwc_pixel_fixed(const DirectGeometry& d, const T* x_first
       const T* xp = x_first + kh * row_step + kw * column_step;
       const T* wp = w + (kh * KW + kw) * d.cin;
 #pragma GCC unroll 8
-      for (int64_t v = 0; v < CV; ++v) acc[v] = fmadd(load_lanes<T, W>(xp + v * W), load_lanes<T, W>(wp + v * W), acc[v]);
+      for (int64_t v = 0; v < CV; ++v)
+        acc[v] = fmadd(load_lanes<T, W>(xp + v * W), load_lanes<T, W>(wp + v * W), acc[v]);
     }
   }
   for (int64_t v = 0; v < CV; ++v) store_lanes<T, W>(out + v * W, acc[v]);
@@ -148,8 +152,10 @@ inline void depthwise_nhwc_channels_fixed(const DirectGeometry& d, const T* x_im
   int64_t c = c_begin;
   for (; c + kDepthwiseVectors * L <= d.cout; c += kDepthwiseVectors * L)
     depthwise_nhwc_pixel_fixed<T, L, kDepthwiseVectors, KH, KW>(d, x_first + c, w + c, b ? b + c : nullptr, out + c);
-  for (; c + L <= d.cout; c += L) depthwise_nhwc_pixel_fixed<T, L, 1, KH, KW>(d, x_first + c, w + c, b ? b + c : nullptr, out + c);
-  for (; c < d.cout; ++c) depthwise_nhwc_pixel_fixed<T, 1, 1, KH, KW>(d, x_first + c, w + c, b ? b + c : nullptr, out + c);
+  for (; c + L <= d.cout; c += L)
+    depthwise_nhwc_pixel_fixed<T, L, 1, KH, KW>(d, x_first + c, w + c, b ? b + c : nullptr, out + c);
+  for (; c < d.cout; ++c)
+    depthwise_nhwc_pixel_fixed<T, 1, 1, KH, KW>(d, x_first + c, w + c, b ? b + c : nullptr, out + c);
 }
 
 // Every output row of a multiplier-1 NHWC depthwise convolution; w is [KH][KW][C].
@@ -169,7 +175,8 @@ void depthwise_nhwc(const DirectGeometry& d, const T* x, const T* w, const T* b,
     const bool all_rows = kh_begin == 0 && kh_end == d.kh;
     // Blocks of interior pixels for a 3x3 kernel with stride 1 (MobileNet's depthwise layers, and
     // dx of every stride-1 3x3 depthwise layer), in whole channel blocks.
-    const bool blocked = all_rows && d.kh == 3 && d.kw == 3 && d.stride_w == 1 && d.dilation_w == 1 && d.dilation_h == 1;
+    const bool blocked =
+        all_rows && d.kh == 3 && d.kw == 3 && d.stride_w == 1 && d.dilation_w == 1 && d.dilation_h == 1;
     constexpr int64_t P = kDepthwisePixels, CV = kDepthwisePixelVectors, L = kLanes<T>;
     const int64_t blocked_channels = d.cout / (CV * L) * (CV * L);
     int64_t block_end = inner_lo;
@@ -215,7 +222,8 @@ inline void depthwise_nhwc_filter_row(const ConvShape& s, const ColumnRanges& co
       const T* xp = x_row + (lo * s.stride_w - s.pad_left + kw * s.dilation_w) * s.c;
       const T* gp = dy_row + lo * s.cout + c;
       for (int64_t ow = lo; ow < hi; ++ow, xp += s.stride_w * s.c, gp += s.cout)
-        for (int64_t v = 0; v < CV; ++v) acc[v] = fmadd(load_lanes<T, W>(xp + v * W), load_lanes<T, W>(gp + v * W), acc[v]);
+        for (int64_t v = 0; v < CV; ++v)
+          acc[v] = fmadd(load_lanes<T, W>(xp + v * W), load_lanes<T, W>(gp + v * W), acc[v]);
       T* dst = dw + (kh * s.kw + kw) * s.cout + c;
       for (int64_t v = 0; v < CV; ++v) store_lanes<T, W>(dst + v * W, load_lanes<T, W>(dst + v * W) + acc[v]);
     }
@@ -269,7 +277,8 @@ inline void depthwise_nhwc_filter_row_taps(const ConvShape& s, const ColumnRange
 }
 
 template <class T>
-void depthwise_nhwc_backward_filter(const ConvShape& s, const T* dy, const T* x, Partials<T>& partials, bool bias, Runner& r) {
+void depthwise_nhwc_backward_filter(const ConvShape& s, const T* dy, const T* x, Partials<T>& partials, bool bias,
+                                    Runner& r) {
   constexpr int64_t L = kLanes<T>;
   const ColumnRanges columns(s);
   parallel_for(r, s.n * s.oh, [&](int64_t row, int thread) {
@@ -282,10 +291,12 @@ void depthwise_nhwc_backward_filter(const ConvShape& s, const T* dy, const T* x,
     int64_t c = 0;
     if (s.kw == 3)
       for (; c + kDepthwisePixelVectors * L <= s.c; c += kDepthwisePixelVectors * L)
-        depthwise_nhwc_filter_row_taps<T, L, kDepthwisePixelVectors, 3>(s, columns, x_img, dy_row, dw, oh, kh_begin, kh_end, c);
+        depthwise_nhwc_filter_row_taps<T, L, kDepthwisePixelVectors, 3>(s, columns, x_img, dy_row, dw, oh, kh_begin,
+                                                                        kh_end, c);
     for (; c + kDepthwiseVectors * L <= s.c; c += kDepthwiseVectors * L)
       depthwise_nhwc_filter_row<T, L, kDepthwiseVectors>(s, columns, x_img, dy_row, dw, oh, kh_begin, kh_end, c);
-    for (; c + L <= s.c; c += L) depthwise_nhwc_filter_row<T, L, 1>(s, columns, x_img, dy_row, dw, oh, kh_begin, kh_end, c);
+    for (; c + L <= s.c; c += L)
+      depthwise_nhwc_filter_row<T, L, 1>(s, columns, x_img, dy_row, dw, oh, kh_begin, kh_end, c);
     for (; c < s.c; ++c) depthwise_nhwc_filter_row<T, 1, 1>(s, columns, x_img, dy_row, dw, oh, kh_begin, kh_end, c);
     if (bias) {
       T* db = partials.bias(thread);

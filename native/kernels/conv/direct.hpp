@@ -30,7 +30,8 @@ namespace CONVKIT_ISA {
 template <class T>
 void pad_planes(T* dest, int64_t rows, int64_t cols, const T* src, PlaneStrides in, int64_t channels, int64_t h,
                 int64_t w, int64_t pad_top, int64_t pad_left) {
-  const int64_t q_begin = std::clamp<int64_t>(pad_left, 0, cols), q_end = std::clamp<int64_t>(w + pad_left, q_begin, cols);
+  const int64_t q_begin = std::clamp<int64_t>(pad_left, 0, cols),
+                q_end = std::clamp<int64_t>(w + pad_left, q_begin, cols);
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t r = 0; r < rows; ++r) {
       T* d = dest + (c * rows + r) * cols;
@@ -124,11 +125,16 @@ void with_direct_block(int vectors, int64_t block, F&& fn) {
         throw_unexecutable_conv("a direct block beyond this ISA's registers");
     };
     switch (block) {
-      case 1: return call(std::integral_constant<int, 1>());
-      case 2: return call(std::integral_constant<int, 2>());
-      case 4: return call(std::integral_constant<int, 4>());
-      case 8: return call(std::integral_constant<int, 8>());
-      default: return call(std::integral_constant<int, 16>());
+      case 1:
+        return call(std::integral_constant<int, 1>());
+      case 2:
+        return call(std::integral_constant<int, 2>());
+      case 4:
+        return call(std::integral_constant<int, 4>());
+      case 8:
+        return call(std::integral_constant<int, 8>());
+      default:
+        return call(std::integral_constant<int, 16>());
     }
   };
   if (vectors == 1)
@@ -166,8 +172,8 @@ void direct_convolution(const DirectGeometry& d, const T* in, const T* packed, c
   parallel_for(r, ws.tasks, [&](int64_t task, int thread) {
     const int64_t n = task / d.groups, g = task % d.groups;
     T* planes = scratch_of<T>(r, thread, kTile, ws.planes);
-    pad_planes(planes, ph, pw, in + n * in_image + g * cing * in_strides.channel, in_strides, cing, d.h, d.w,
-               d.pad_top, d.pad_left);
+    pad_planes(planes, ph, pw, in + n * in_image + g * cing * in_strides.channel, in_strides, cing, d.h, d.w, d.pad_top,
+               d.pad_left);
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t co = g * coutg + b * block;
       const T* wb = packed + (g * blocks + b) * cing * d.kh * d.kw * block;
@@ -216,8 +222,8 @@ void direct_backward_input(const ConvShape& s, const T* dy, const T* w, T* dx, R
 // vector] stay in registers over every pixel, each step one broadcast of x and one FMA per
 // channel vector, like the GEMM micro-kernel with taps as rows and channels as columns.
 template <class T, int CV, int TB>
-void direct_filter_block(const T* planes, const int64_t* tap_offset, int64_t taps, const T* grads, const DirectGeometry& d,
-                         int64_t pw, T* acc_out) {
+void direct_filter_block(const T* planes, const int64_t* tap_offset, int64_t taps, const T* grads,
+                         const DirectGeometry& d, int64_t pw, T* acc_out) {
   constexpr int64_t L = kLanes<T>;
   Vec<T> acc[TB][CV];
 #pragma GCC unroll 32
@@ -254,7 +260,11 @@ constexpr int filter_block_two_thirds(int cv) { return std::max(1, filter_block_
 constexpr int filter_block_half(int cv) { return std::max(1, filter_block_full(cv) / 2); }
 
 inline FilterBlock filter_block(int64_t channel_vectors, int64_t taps) {
-  const int cv = channel_vectors <= 1 ? 1 : channel_vectors <= 2 ? 2 : channel_vectors <= 4 ? 4 : channel_vectors <= 8 ? 8 : 0;
+  const int cv = channel_vectors <= 1   ? 1
+                 : channel_vectors <= 2 ? 2
+                 : channel_vectors <= 4 ? 4
+                 : channel_vectors <= 8 ? 8
+                                        : 0;
   if (cv == 0) return FilterBlock{0, 0};
   const int full = filter_block_full(cv), two_thirds = filter_block_two_thirds(cv), half = filter_block_half(cv);
   // Cost per pixel: TB FMAs per block plus about two for the block's own loads and loop.
@@ -276,11 +286,16 @@ void with_filter_block(FilterBlock block, F&& fn) {
       fn(cv, std::integral_constant<int, filter_block_half(CV)>());
   };
   switch (block.cv) {
-    case 1: return call(std::integral_constant<int, 1>());
-    case 2: return call(std::integral_constant<int, 2>());
-    case 4: return call(std::integral_constant<int, 4>());
-    case 8: return call(std::integral_constant<int, 8>());
-    default: throw_unexecutable_conv("a direct dw with more than 8 channel vectors");
+    case 1:
+      return call(std::integral_constant<int, 1>());
+    case 2:
+      return call(std::integral_constant<int, 2>());
+    case 4:
+      return call(std::integral_constant<int, 4>());
+    case 8:
+      return call(std::integral_constant<int, 8>());
+    default:
+      throw_unexecutable_conv("a direct dw with more than 8 channel vectors");
   }
   static_assert(kDirectMaxCout <= 8 * kLanes<T>, "CV = 8 must hold every channel of a group");
 }
@@ -319,8 +334,8 @@ void direct_backward_filter(const ConvShape& s, const T* dy, const T* x, T* dw, 
   const int64_t in_image = d.cin * d.h * d.w, out_image = d.cout * d.oh * d.ow;
   // Per tap: its offset inside the padded planes relative to a pixel's first input, and where
   // its weights for group 0, channel 0 sit in dw (channels follow `channel_step` apart).
-  int64_t* tap_offset = reinterpret_cast<int64_t*>(
-      r.scratch(r.num_threads(), kPackedWeights, checked_bytes(ws.tap_table_bytes, 1)));
+  int64_t* tap_offset =
+      reinterpret_cast<int64_t*>(r.scratch(r.num_threads(), kPackedWeights, checked_bytes(ws.tap_table_bytes, 1)));
   int64_t* tap_weight = tap_offset + taps;
   for (int64_t ci = 0, t = 0; ci < cing; ++ci)
     for (int64_t ky = 0; ky < d.kh; ++ky)

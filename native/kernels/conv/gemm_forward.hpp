@@ -69,8 +69,7 @@ struct NhwcBandWorkspace {
         tasks(s.n * geo.bands),
         max_panels(ceil_div(geo.rows_per_task * s.ow, Blocking<T>::MR)),
         max_runs(std::min<int64_t>(Blocking<T>::KC, s.kh * s.kw) + 1),
-        packed(saturating_product(
-            {std::min(max_panels, geo.rows_per_task + 1), Blocking<T>::MR, Blocking<T>::KC})),
+        packed(saturating_product({std::min(max_panels, geo.rows_per_task + 1), Blocking<T>::MR, Blocking<T>::KC})),
         runs_bytes(saturating_sum(saturating_product({max_runs, int64_t(sizeof(KRun))}),
                                   saturating_product({max_panels, int64_t(sizeof(ARows<T>))}))) {}
   void add_to(WorkspaceTally& tally) const {
@@ -128,9 +127,9 @@ void conv2d_forward_nhwc(const ConvShape& s, const T* x, const T* packed_w, cons
           view = ARows<T>{packed, KC, &whole, 1};
           packed += MR * KC;
         }
-        macro_kernel_rows(pixels, coutg, kc, [&](int64_t i) { return panels[i / MR]; },
-                          packed_w + g * K * np + k0 * np, y_task + g * coutg, s.cout, k0 > 0,
-                          static_cast<const T*>(nullptr), b ? b + g * coutg : nullptr);
+        macro_kernel_rows(
+            pixels, coutg, kc, [&](int64_t i) { return panels[i / MR]; }, packed_w + g * K * np + k0 * np,
+            y_task + g * coutg, s.cout, k0 > 0, static_cast<const T*>(nullptr), b ? b + g * coutg : nullptr);
       }
     }
   });
@@ -173,8 +172,8 @@ void conv2d_forward_nchw(const ConvShape& s, const T* x, const T* packed_w, cons
         else
           im2col_nchw(pb, NR, NR * kc, xg, s, k0, kc, p0, nc);
         for (int64_t ic = 0; ic < coutg; ic += MC)
-          macro_kernel(std::min(MC, coutg - ic), nc, kc, packed_w + g * group_size + k0 * mp + ic * kc, pb, yg + ic * P, P,
-                       k0 > 0, b ? b + g * coutg + ic : nullptr, static_cast<const T*>(nullptr), kc);
+          macro_kernel(std::min(MC, coutg - ic), nc, kc, packed_w + g * group_size + k0 * mp + ic * kc, pb, yg + ic * P,
+                       P, k0 > 0, b ? b + g * coutg + ic : nullptr, static_cast<const T*>(nullptr), kc);
       }
     }
   });

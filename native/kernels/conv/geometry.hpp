@@ -59,9 +59,7 @@ struct DirectGeometry {
     return block;
   }
   // The padded input planes: every row and column any chunk reads, the chunk's tail included.
-  int64_t padded_h() const {
-    return (oh - 1) * stride_h + (kh - 1) * dilation_h + 1;
-  }
+  int64_t padded_h() const { return (oh - 1) * stride_h + (kh - 1) * dilation_h + 1; }
   template <class T>
   int64_t padded_w() const {
     return (round_up(ow, chunk<T>()) - 1) * stride_w + (kw - 1) * dilation_w + 1;
@@ -69,15 +67,28 @@ struct DirectGeometry {
 };
 
 inline DirectGeometry forward_geometry(const ConvShape& s) {
-  return DirectGeometry{s.layout, s.n,        s.groups,     s.c,          s.cout,       s.h,        s.w,
-                        s.oh,     s.ow,       s.kh,         s.kw,         s.stride_h,   s.stride_w, s.dilation_h,
-                        s.dilation_w, s.pad_top, s.pad_left};
+  return DirectGeometry{s.layout, s.n,  s.groups,   s.c,        s.cout,       s.h,          s.w,       s.oh,      s.ow,
+                        s.kh,     s.kw, s.stride_h, s.stride_w, s.dilation_h, s.dilation_w, s.pad_top, s.pad_left};
 }
 
 // dx as a convolution of dy (stride 1 only): kernel flipped, pads (K-1)*dilation - pad.
 inline DirectGeometry backward_input_geometry(const ConvShape& s) {
-  return DirectGeometry{s.layout, s.n,  s.groups, s.cout, s.c,  s.oh, s.ow, s.h, s.w, s.kh, s.kw, 1, 1,
-                        s.dilation_h, s.dilation_w, (s.kh - 1) * s.dilation_h - s.pad_top,
+  return DirectGeometry{s.layout,
+                        s.n,
+                        s.groups,
+                        s.cout,
+                        s.c,
+                        s.oh,
+                        s.ow,
+                        s.h,
+                        s.w,
+                        s.kh,
+                        s.kw,
+                        1,
+                        1,
+                        s.dilation_h,
+                        s.dilation_w,
+                        (s.kh - 1) * s.dilation_h - s.pad_top,
                         (s.kw - 1) * s.dilation_w - s.pad_left};
 }
 

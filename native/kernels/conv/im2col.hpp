@@ -50,8 +50,7 @@ void im2col_nhwc(T* dest, int64_t ld_k, int64_t ld_i, const T* x, const ConvShap
   // When the block holds whole windows and a window row is contiguous in x, a window inside the
   // image is KH runs of KW*C elements: the fast path for small-channel layers (the stem's K is
   // 7*7*3 = 147 in 7 runs of 21).
-  const bool whole_windows =
-      ld_k == 1 && k0 == 0 && kc == s.kh * s.kw * cg && s.dilation_w == 1 && cg == s.c;
+  const bool whole_windows = ld_k == 1 && k0 == 0 && kc == s.kh * s.kw * cg && s.dilation_w == 1 && cg == s.c;
   const int64_t window_row = s.kw * s.c, window_height = (s.kh - 1) * s.dilation_h + 1;
   PixelCursor px(s, p0);
   for (int64_t i = 0; i < rows; ++i, px.next()) {
@@ -71,7 +70,8 @@ void im2col_nhwc(T* dest, int64_t ld_k, int64_t ld_i, const T* x, const ConvShap
       // Without dilation or groups, the rest of a window row is one contiguous run (as long
       // as it stays inside the image): copy it as one segment instead of Cg-sized pieces.
       int64_t columns = 1;
-      if (s.dilation_w == 1 && cg == s.c && row_inside && iw >= 0) columns = std::max<int64_t>(1, std::min(s.kw - kw, s.w - iw));
+      if (s.dilation_w == 1 && cg == s.c && row_inside && iw >= 0)
+        columns = std::max<int64_t>(1, std::min(s.kw - kw, s.w - iw));
       const int64_t len = std::min(columns * cg - ci, k0 + kc - k);
       T* d = dest + (k - k0) * ld_k + i * ld_i;
       if (row_inside && iw >= 0 && iw < s.w) {

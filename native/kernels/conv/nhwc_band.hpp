@@ -54,7 +54,8 @@ struct NhwcBand {
 // The band of output rows oh0 .. oh0+rows-1 of image n: band(row t, column u) = x(ih, iw) with
 // ih = oh0*stride_h - pad_top + t, iw = u - pad_left, or 0 outside the image.
 template <class T>
-void fill_nhwc_band(T* band, const T* x, const ConvShape& s, const NhwcBand& geo, int64_t n, int64_t oh0, int64_t rows) {
+void fill_nhwc_band(T* band, const T* x, const ConvShape& s, const NhwcBand& geo, int64_t n, int64_t oh0,
+                    int64_t rows) {
   const int64_t height = (rows - 1) * s.stride_h + (s.kh - 1) * s.dilation_h + 1, row_size = geo.pitch;
   const int64_t lo = std::min(geo.width, s.pad_left), hi = std::min(geo.width, s.pad_left + s.w);
   const T* image = x + n * s.h * s.w * s.c;

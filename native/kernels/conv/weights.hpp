@@ -20,7 +20,8 @@ namespace CONVKIT_ISA {
 template <class T>
 int64_t gemm_forward_weights_size(const ConvShape& s) {
   const int64_t K = s.kh * s.kw * s.cin_per_group(), coutg = s.cout_per_group();
-  return checked_elements({s.groups, s.layout == Layout::NHWC ? packed_b_size<T>(K, coutg) : packed_a_size<T>(coutg, K)});
+  return checked_elements(
+      {s.groups, s.layout == Layout::NHWC ? packed_b_size<T>(K, coutg) : packed_a_size<T>(coutg, K)});
 }
 
 template <class T>

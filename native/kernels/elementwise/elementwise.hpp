@@ -18,7 +18,8 @@ template <class F>
 void for_element_chunks(int64_t n, Runner& runner, F&& fn) {
   constexpr int64_t kChunk = kElementwiseChunk;
   with_sized_runner(runner, double(n), [&](Runner& r) {
-    parallel_for(r, (n + kChunk - 1) / kChunk, [&](int64_t task, int) { fn(task * kChunk, std::min(n, (task + 1) * kChunk)); });
+    parallel_for(r, (n + kChunk - 1) / kChunk,
+                 [&](int64_t task, int) { fn(task * kChunk, std::min(n, (task + 1) * kChunk)); });
   });
 }
 

@@ -37,8 +37,11 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const T* pa, const T* pb, 
                   const T* bias_m, const T* bias_n, int64_t lda = Blocking<T>::KC) {
   const KRun whole{0, kc};
   macro_kernel_rows(
-      mc, nc, kc, [&](int64_t i) { return ARows<T>{pa + i * lda, lda, &whole, 1}; }, pb, c, ldc, accumulate, bias_m,
-      bias_n);
+      mc, nc, kc,
+      [&](int64_t i) {
+        return ARows<T>{pa + i * lda, lda, &whole, 1};
+      },
+      pb, c, ldc, accumulate, bias_m, bias_n);
 }
 
 }  // namespace CONVKIT_ISA

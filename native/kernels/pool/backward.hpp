@@ -22,7 +22,7 @@ namespace pool_detail {
 
 [[noreturn]] inline void throw_bad_argmax(int64_t index, int64_t plane_size) {
   throw Error(ErrorCode::ERR_ARG, "argmax holds " + std::to_string(index) + ", outside the input plane of " +
-                             std::to_string(plane_size) + " elements: it must come from the forward pass");
+                                      std::to_string(plane_size) + " elements: it must come from the forward pass");
 }
 
 // Avg backward of one output row into its plane: interior columns go tap by tap with the output

@@ -79,8 +79,8 @@ void avg_columns_nchw(const PoolShape& s, const T* plane, const Span& rows, int6
 }
 
 template <class T, bool kWithIndex, class Stride, class Width>
-void max_lanes_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_t ow0, Stride sw, Width,
-                      T* y_out, int32_t* index_out) {
+void max_lanes_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_t ow0, Stride sw, Width, T* y_out,
+                    int32_t* index_out) {
   constexpr int64_t W = Width::value;
   const int64_t first_column = ow0 * sw - s.pad_w;  // >= 0 for interior columns
   MaxLanes<T, W, kWithIndex> acc(index_ramp<T, W>(rows.begin * s.w + first_column, sw));
@@ -95,8 +95,8 @@ void max_lanes_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_
 }
 
 template <class T, class Stride, class Width>
-void avg_lanes_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_t ow0, Stride sw, Width,
-                      T divisor, T* y_out) {
+void avg_lanes_nchw(const PoolShape& s, const T* plane, const Span& rows, int64_t ow0, Stride sw, Width, T divisor,
+                    T* y_out) {
   constexpr int64_t W = Width::value;
   Lanes<T, W> sum = {};
   const int64_t first_column = ow0 * sw - s.pad_w;

@@ -59,8 +59,8 @@ void avg_channels_nhwc(const PoolShape& s, const T* x_image, const Span& rows, c
 }
 
 template <class T, bool kWithIndex, class Width>
-void max_lanes_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Span& cols, int64_t c0,
-                       Width, T* out, int32_t* out_index) {
+void max_lanes_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Span& cols, int64_t c0, Width, T* out,
+                    int32_t* out_index) {
   constexpr int64_t W = Width::value;
   MaxLanes<T, W, kWithIndex> acc(index_ramp<T, W>(rows.begin * s.w + cols.begin, 0));
   for (int64_t ih = rows.begin; ih < rows.end; ++ih)
@@ -72,8 +72,8 @@ void max_lanes_nhwc(const PoolShape& s, const T* x_image, const Span& rows, cons
 }
 
 template <class T, class Width>
-void avg_lanes_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Span& cols, int64_t c0,
-                       Width, T* out) {
+void avg_lanes_nhwc(const PoolShape& s, const T* x_image, const Span& rows, const Span& cols, int64_t c0, Width,
+                    T* out) {
   constexpr int64_t W = Width::value;
   Lanes<T, W> sum = {};
   for (int64_t ih = rows.begin; ih < rows.end; ++ih)

@@ -12,14 +12,22 @@ namespace convkit {
 
 const char* pool_algorithm_name(PoolAlgorithm algorithm) {
   switch (algorithm) {
-    case PoolAlgorithm::kMaxForwardNchw: return "max_forward_nchw";
-    case PoolAlgorithm::kAvgForwardNchw: return "avg_forward_nchw";
-    case PoolAlgorithm::kMaxForwardNhwc: return "max_forward_nhwc";
-    case PoolAlgorithm::kAvgForwardNhwc: return "avg_forward_nhwc";
-    case PoolAlgorithm::kMaxBackwardNchw: return "max_backward_nchw";
-    case PoolAlgorithm::kAvgBackwardNchw: return "avg_backward_nchw";
-    case PoolAlgorithm::kMaxBackwardNhwc: return "max_backward_nhwc";
-    case PoolAlgorithm::kAvgBackwardNhwc: return "avg_backward_nhwc";
+    case PoolAlgorithm::kMaxForwardNchw:
+      return "max_forward_nchw";
+    case PoolAlgorithm::kAvgForwardNchw:
+      return "avg_forward_nchw";
+    case PoolAlgorithm::kMaxForwardNhwc:
+      return "max_forward_nhwc";
+    case PoolAlgorithm::kAvgForwardNhwc:
+      return "avg_forward_nhwc";
+    case PoolAlgorithm::kMaxBackwardNchw:
+      return "max_backward_nchw";
+    case PoolAlgorithm::kAvgBackwardNchw:
+      return "avg_backward_nchw";
+    case PoolAlgorithm::kMaxBackwardNhwc:
+      return "max_backward_nhwc";
+    case PoolAlgorithm::kAvgBackwardNhwc:
+      return "avg_backward_nhwc";
   }
   return "unknown";
 }
@@ -56,7 +64,8 @@ PoolPlan plan_pool2d(const PoolShape& s, PoolPass pass, int threads, int64_t ele
   p.channel_block = s.c;
   if (!nchw && usable > 1 && units < usable * kTasksPerThread) {
     const int64_t wanted_units = usable * kTasksPerThread;
-    const int64_t blocks = std::min((wanted_units + units - 1) / units, std::max<int64_t>(s.c / kPoolMinChannelBlock, 1));
+    const int64_t blocks =
+        std::min((wanted_units + units - 1) / units, std::max<int64_t>(s.c / kPoolMinChannelBlock, 1));
     p.channel_block = (s.c + blocks - 1) / blocks;
   }
   // Recounted from the block size, so that no block is empty.

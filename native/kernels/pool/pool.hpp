@@ -24,7 +24,8 @@ namespace CONVKIT_ISA {
 namespace pool_detail {
 
 [[noreturn]] inline void throw_wrong_plan(const char* entry, const PoolPlan& plan) {
-  throw Error(ErrorCode::ERR_INTERNAL, std::string(entry) + " was given a plan for " + pool_algorithm_name(plan.algorithm));
+  throw Error(ErrorCode::ERR_INTERNAL,
+              std::string(entry) + " was given a plan for " + pool_algorithm_name(plan.algorithm));
 }
 
 }  // namespace pool_detail
@@ -41,24 +42,32 @@ void pool2d_forward(const PoolPlan& plan, const T* x, T* y, int32_t* argmax, Run
     // The kernels serve both modes (plan.shape.mode, which the algorithm names): one body per
     // layout compiles to faster loops than one per mode (docs/decisions.md, "Pool plan").
     case PoolAlgorithm::kMaxForwardNchw:
-    case PoolAlgorithm::kAvgForwardNchw: return forward_nchw<T>(plan, x, y, argmax, r);
+    case PoolAlgorithm::kAvgForwardNchw:
+      return forward_nchw<T>(plan, x, y, argmax, r);
     case PoolAlgorithm::kMaxForwardNhwc:
-    case PoolAlgorithm::kAvgForwardNhwc: return forward_nhwc<T>(plan, x, y, argmax, r);
-    default: throw_wrong_plan("pool2d_forward", plan);
+    case PoolAlgorithm::kAvgForwardNhwc:
+      return forward_nhwc<T>(plan, x, y, argmax, r);
+    default:
+      throw_wrong_plan("pool2d_forward", plan);
   }
 }
 
 template <class T>
 void pool2d_backward(const PoolPlan& plan, const T* dy, const int32_t* argmax, T* dx, Runner& r) {
   using namespace pool_detail;
-  const bool max = plan.algorithm == PoolAlgorithm::kMaxBackwardNchw || plan.algorithm == PoolAlgorithm::kMaxBackwardNhwc;
-  if (max && argmax == nullptr) throw Error(ErrorCode::ERR_ARG, "max pool backward needs the argmax of the forward pass");
+  const bool max =
+      plan.algorithm == PoolAlgorithm::kMaxBackwardNchw || plan.algorithm == PoolAlgorithm::kMaxBackwardNhwc;
+  if (max && argmax == nullptr)
+    throw Error(ErrorCode::ERR_ARG, "max pool backward needs the argmax of the forward pass");
   switch (plan.algorithm) {
     case PoolAlgorithm::kMaxBackwardNchw:
-    case PoolAlgorithm::kAvgBackwardNchw: return backward_nchw<T>(plan, dy, argmax, dx, r);
+    case PoolAlgorithm::kAvgBackwardNchw:
+      return backward_nchw<T>(plan, dy, argmax, dx, r);
     case PoolAlgorithm::kMaxBackwardNhwc:
-    case PoolAlgorithm::kAvgBackwardNhwc: return backward_nhwc<T>(plan, dy, argmax, dx, r);
-    default: throw_wrong_plan("pool2d_backward", plan);
+    case PoolAlgorithm::kAvgBackwardNhwc:
+      return backward_nhwc<T>(plan, dy, argmax, dx, r);
+    default:
+      throw_wrong_plan("pool2d_backward", plan);
   }
 }
 

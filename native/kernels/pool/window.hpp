@@ -28,8 +28,7 @@ inline Span window_span(int64_t out_index, int64_t stride, int64_t pad, int64_t 
 // PyTorch's divisor: the window clipped to the padded input (count_include_pad) or its number of
 // real elements.
 inline int64_t avg_divisor(const PoolShape& s, const Span& rows, const Span& cols) {
-  return s.count_include_pad ? rows.padded_size * cols.padded_size
-                             : (rows.end - rows.begin) * (cols.end - cols.begin);
+  return s.count_include_pad ? rows.padded_size * cols.padded_size : (rows.end - rows.begin) * (cols.end - cols.begin);
 }
 
 // Output columns [first, end) whose windows lie entirely inside the input horizontally.

@@ -16,8 +16,8 @@ struct Ukernel {
   static constexpr int NR = kGemmColumns;
   static constexpr int64_t KC = 512;  // packed A panel row stride and the GEMM's k block
 
-  static void run(const ARows<T>& rows, const T* b, T* c, int64_t ldc, int mr, int nr, bool accumulate,
-                  const T* bias_m, const T* bias_n) {
+  static void run(const ARows<T>& rows, const T* b, T* c, int64_t ldc, int mr, int nr, bool accumulate, const T* bias_m,
+                  const T* bias_n) {
     T acc[MR][NR] = {};
     for (int r = 0; r < rows.nruns; ++r) {
       const T* a = rows.a + rows.runs[r].offset;

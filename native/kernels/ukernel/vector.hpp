@@ -27,8 +27,8 @@ struct VectorUkernel {
   // Packed A panel row stride and k block: one B panel (KC*NR elements) fills about 32 KiB of L1.
   static constexpr int64_t KC = std::min<int64_t>(512, std::max<int64_t>(64, 32768 / (NR * int64_t(sizeof(T)))));
 
-  static void run(const ARows<T>& rows, const T* b, T* c, int64_t ldc, int mr, int nr, bool accumulate,
-                  const T* bias_m, const T* bias_n) {
+  static void run(const ARows<T>& rows, const T* b, T* c, int64_t ldc, int mr, int nr, bool accumulate, const T* bias_m,
+                  const T* bias_n) {
     constexpr int kBases = (MR + 2) / 3;
     const int64_t lda = rows.lda;
     Vec acc0[MR], acc1[MR];
