@@ -1,8 +1,7 @@
 // Huge pages for very large outputs. malloc maps every allocation above its mmap threshold (at
-// most 32 MiB) afresh, and the OS then faults it in one 4 KiB page at a time on first write: on
-// this project's VMs a 51 MB float64 output took about 180 ms of page faults against 23 ms of
-// arithmetic. Advised to use transparent huge pages before it is first written, the same
-// memory faults in 2 MiB at a time, in about 7 ms. Which outputs are advised is lib/alloc.ts's
+// most 32 MiB) afresh, and the OS then faults it in one 4 KiB page at a time on first write;
+// advised to use transparent huge pages before it is first written, the same memory faults in
+// 2 MiB at a time (figures: docs/decisions.md). Which outputs are advised is lib/alloc.ts's
 // choice (32 MiB and up: smaller ones come from malloc's heap, which reuses freed memory).
 #pragma once
 
