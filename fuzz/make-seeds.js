@@ -86,7 +86,7 @@ const seeds = {
   }),
   // Issue 13 item 3: one input element, dilation 40000: gigabytes of scratch for one output.
   'issue13-dilation-40000': conv('forward', 'NHWC', { h: 1, w: 1, c: 1, kh: 2, kw: 2, cout: 1, pad: [20000, 20000, 20000, 20000], dilation: [40000, 40000] }),
-  // Found by this target: the NHWC GEMM forward's input band is sized by the padding (conv.inl).
+  // Found by this target: the NHWC GEMM forward's input band is sized by the padding (conv/nhwc_band.hpp).
   'gemm-band-padding-11000': conv(
     'forward',
     'NHWC',

@@ -8,10 +8,9 @@
 // where the Inf meets real input must be +Inf, all others finite and equal to the reference; NaN
 // fails.
 //
-// Which kernel a call takes is not observable from JavaScript, so each case names the path its
-// shape selects in native/kernels/conv.inl (conv2d_forward, conv2d_backward_input; dw dispatches
-// like the forward) with the predicates of direct.inl and depthwise.inl;
-// native/tests/test_conv_padding.cpp asserts those predicates for the same shapes. In short: the
+// Each case names the path its shape is meant to cover, and a test per case checks it against
+// conv2dPlan, which reports the choice of native/kernels/conv/choose.hpp (dw takes the forward's
+// kind of path); native/tests/test_conv_padding.cpp asserts the same shapes' plans. In short: the
 // forward takes the direct kernel when there are at most 16 output channels per group and
 // stride_w <= 2 (and the layer is not depthwise), the depthwise kernels when there is one input
 // channel per group, else the GEMM (NHWC: input bands; NCHW: im2col, gathered when the output is
@@ -63,6 +62,17 @@ const CASES = [
 ];
 
 const pathOf = (path, layout) => (typeof path === 'string' ? path : path[layout]);
+
+// conv2dPlan's algorithm for the path a case names (dw: the forward's kind of path).
+function algorithmOf(path, pass, layout) {
+  const nchw = layout === 'NCHW';
+  if (path.startsWith('direct')) return 'direct';
+  if (path.startsWith('depthwise')) return 'depthwise';
+  if (pass === 'backwardFilter') return nchw ? 'filter_gemm_nchw' : 'filter_gemm_nhwc';
+  if (path.startsWith('banded GEMM forward')) return 'dx_as_forward';
+  if (path.includes('col2im')) return nchw ? 'col2im_nchw' : 'col2im_nhwc';
+  return nchw ? 'gemm_nchw' : 'gemm_nhwc_band';
+}
 
 function describeCase(t) {
   const opts = [`k${t.k}`, `pad ${JSON.stringify(t.padding)}`];
@@ -178,6 +188,15 @@ describe('padding contributes nothing next to an Inf weight or dY (issue 13, ite
         const xShape = layout === 'NHWC' ? [t.n, t.h, t.w, t.c] : [t.n, t.c, t.h, t.w];
         const wShape = weightShape(layout, t, cg);
         const label = `${layout} ${Ctor.name} ${describeCase(t)}`;
+
+        it(`each pass takes the path it is meant to cover: ${label}`, function () {
+          const x = { data: new Ctor(xShape.reduce((a, b) => a * b)), shape: xShape, layout };
+          const w = { data: new Ctor(wShape.reduce((a, b) => a * b)), shape: wShape, layout };
+          const plan = convkit.conv2dPlan(x, w, options);
+          assert.strictEqual(plan.forward.algorithm, algorithmOf(pathOf(t.forward, layout), 'forward', layout));
+          assert.strictEqual(plan.backwardInput.algorithm, algorithmOf(pathOf(t.dx, layout), 'backwardInput', layout));
+          assert.strictEqual(plan.backwardFilter.algorithm, algorithmOf(pathOf(t.forward, layout), 'backwardFilter', layout));
+        });
 
         it(`forward, ${pathOf(t.forward, layout)}: ${label}`, function () {
           const random = rng(1000 + CASES.indexOf(t));
