@@ -44,6 +44,8 @@ function convkitCalls(convkit, layer, layout, dtype) {
   const pool = layer.mode === 'max' ? convkit.maxPool2d : convkit.avgPool2d;
   let out;
   return {
+    // Which algorithm each pass runs (null on a build without pool2dPlan).
+    plan: () => (convkit.pool2dPlan ? convkit.pool2dPlan(x, { ...options, mode: layer.mode }) : null),
     fwd: () => pool(x, options),
     fwdInto: () => (out = pool(x, out ? { ...options, out } : options)),
     bwd: () => {

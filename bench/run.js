@@ -188,7 +188,10 @@ function benchConvkit(convkit, layers, options, settings, progress) {
             continue;
           }
           const plan = calls.plan ? calls.plan() : null;
-          const algorithms = plan && { fwd: plan.forward.algorithm, bwd: `${plan.backwardInput.algorithm}, ${plan.backwardFilter.algorithm}` };
+          const algorithms = plan && {
+            fwd: plan.forward.algorithm,
+            bwd: plan.backward ? plan.backward.algorithm : `${plan.backwardInput.algorithm}, ${plan.backwardFilter.algorithm}`,
+          };
           for (const pass of ['fwd', 'bwd']) {
             try {
               const call = pass === 'fwd' ? (options.out ? calls.fwdInto : calls.fwd) : calls.bwd();
@@ -383,7 +386,7 @@ function printAlgorithms(results) {
     seen.set(key, entry);
   }
   if (seen.size === 0) return;
-  console.log('convkit algorithms (forward | dx, dw)');
+  console.log('convkit algorithms (forward | backward: dx, dw for convolutions)');
   for (const [key, entry] of seen) console.log(`  ${key}: ${[...(entry.fwd ?? [])].join('/')} | ${[...(entry.bwd ?? [])].join('/')}`);
   console.log('');
 }

@@ -5,6 +5,7 @@ import * as path from 'path';
 import { ConvkitError, fromNative } from './errors';
 import type { AdamParams, ConvParams, GemmParams, PadParams, PoolParams } from './generated/boundary';
 import type { Conv2dPass, Conv2dPassPlan } from './ops/conv';
+import type { Pool2dPass, Pool2dPassPlan } from './ops/pool';
 import type { FloatArray } from './tensor';
 
 /**
@@ -19,6 +20,8 @@ export interface NativeBinding {
   conv2dPackWeights(w: FloatArray, packed: FloatArray, params: ConvParams): void;
   /** The algorithm and threads of each pass for this shape, w's dtype, the active ISA and thread count. */
   conv2dPlan(w: FloatArray, params: ConvParams): Record<Conv2dPass, Conv2dPassPlan>;
+  /** The algorithm, threads and scratch of each pass of this pool for x's dtype and the thread count. */
+  pool2dPlan(x: FloatArray, params: PoolParams): Record<Pool2dPass, Pool2dPassPlan>;
   conv2dBackwardInput(dy: FloatArray, w: FloatArray, dx: FloatArray, params: ConvParams): void;
   conv2dBackwardFilter(dy: FloatArray, x: FloatArray, dw: FloatArray, db: FloatArray | null, params: ConvParams): void;
   pool2dForward(x: FloatArray, y: FloatArray, argmax: Int32Array | null, params: PoolParams): void;
@@ -59,6 +62,7 @@ const UTILITIES = [
   'conv2dPackedWeightsLength',
   'conv2dPackWeights',
   'conv2dPlan',
+  'pool2dPlan',
   'relu',
   'reluBackward',
   'adam',

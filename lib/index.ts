@@ -26,6 +26,7 @@ export {
   packConv2dWeights,
   pool2dBackward,
   pool2dForward,
+  pool2dPlan,
   setNumThreads,
   supportedIsas,
   zeroPad,
@@ -46,6 +47,9 @@ export type {
   ParameterGradients,
   Pool2dForwardOptions,
   Pool2dForwardResult,
+  Pool2dPass,
+  Pool2dPassPlan,
+  Pool2dPlan,
   ZeroPadOptions,
 } from './ops';
 export { asyncOps as async } from './ops';

@@ -6,7 +6,7 @@
 const assert = require('assert');
 const convkit = require('..');
 const naive = require('./reliability/naive');
-const { assertAllClose, randomArray, rng, product } = require('./helpers');
+const { assertAllClose, distinctArray, randomArray, rng, product } = require('./helpers');
 
 // pass, layout, n, c, h, w, cout, kernel, stride, pad, dilation, groups -> the algorithm.
 const CASES = [
@@ -114,5 +114,56 @@ describe('conv2dPlan: one case per algorithm, path and values', function () {
     assert.throws(() => convkit.conv2dPlan(x, convkit.tensor(new Float64Array(27), [3, 3, 3, 1])), { code: 'ERR_DTYPE' });
     assert.throws(() => convkit.conv2dPlan(x, convkit.tensor(new Float32Array(27), [3, 3, 3, 1]), { padding: -1 }), { code: 'ERR_ARG' });
     assert.throws(() => convkit.conv2dPlan(x, convkit.tensor(new Float32Array(36), [3, 3, 4, 1])), { code: 'ERR_SHAPE' });
+  });
+});
+
+// mode, layout -> the algorithms of the two passes (one case per pool algorithm).
+const POOL_CASES = [
+  ['max', 'NHWC', { kernelSize: 3, stride: 2, padding: 1 }],
+  ['max', 'NCHW', { kernelSize: 2 }],
+  ['avg', 'NHWC', { kernelSize: 3, stride: 1, padding: 1 }],
+  ['avg', 'NCHW', { kernelSize: 3, stride: 2, padding: 1, ceilMode: true, countIncludePad: false }],
+];
+
+describe('pool2dPlan: one case per algorithm, path and values', function () {
+  const original = convkit.getNumThreads();
+  after(() => convkit.setNumThreads(original));
+
+  for (const [mode, layout, poolOptions] of POOL_CASES) {
+    for (const dtype of ['float32', 'float64']) {
+      it(`${mode} ${layout} ${JSON.stringify(poolOptions)} ${dtype}`, function () {
+        const Ctor = dtype === 'float32' ? Float32Array : Float64Array;
+        const random = rng(mode === 'max' ? 11 : 12);
+        const [n, c, h, w] = [2, 24, 17, 15];
+        const shape = layout === 'NHWC' ? [n, h, w, c] : [n, c, h, w];
+        const options = { ...poolOptions, layout, mode };
+        // Distinct values: the max has one winner per window, whatever the rounding.
+        const x = convkit.tensor(distinctArray(random, product(shape), Ctor), shape, { layout });
+        const ref = naive.pool2d(x.data, shape, layout, poolOptions, mode);
+        const dy = convkit.tensor(randomArray(random, ref.data.length, Ctor), ref.shape, { layout });
+        const dx = naive.pool2dBackward(dy.data, x.data, shape, layout, poolOptions, mode);
+        const tolerance = dtype === 'float32' ? { rel: 1e-5, abs: 1e-6 } : { rel: 1e-12, abs: 1e-12 };
+        for (const threads of [1, 2]) {
+          convkit.setNumThreads(threads);
+          const plan = convkit.pool2dPlan(x, options);
+          const suffix = layout.toLowerCase();
+          assert.strictEqual(plan.forward.algorithm, `${mode}_forward_${suffix}`);
+          assert.strictEqual(plan.backward.algorithm, `${mode}_backward_${suffix}`);
+          for (const pass of ['forward', 'backward']) {
+            assert.ok(plan[pass].threads === 1 || plan[pass].threads === threads, `${pass} threads ${plan[pass].threads}`);
+            assert.ok(Number.isSafeInteger(plan[pass].workspaceBytes) && plan[pass].workspaceBytes >= 0);
+          }
+          const { output, cache } = convkit.pool2dForward(x, options);
+          assertAllClose(output.data, ref.data, tolerance, `${threads} threads y`);
+          assertAllClose(convkit.pool2dBackward(dy, cache).data, dx, tolerance, `${threads} threads dx`);
+        }
+      });
+    }
+  }
+
+  it('checks its arguments like the ops', function () {
+    const x = convkit.tensor(new Float32Array(2 * 8 * 8 * 3), [2, 8, 8, 3]);
+    assert.throws(() => convkit.pool2dPlan(x, { kernelSize: 2 }), { code: 'ERR_ARG' });
+    assert.throws(() => convkit.pool2dPlan(x, { kernelSize: 9, mode: 'max' }), { code: 'ERR_SHAPE' });
   });
 });

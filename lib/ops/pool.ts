@@ -16,9 +16,10 @@ import {
   resolveLayout,
   xAxes,
 } from '../shapes';
-import { Tensor, TensorLike } from '../tensor';
+import { callNative } from '../binding';
+import { DType, Tensor, TensorLike } from '../tensor';
 import { Plan, runSync } from './run';
-import { allocateIndices, checkCachedArray, forwardOutput, output } from './shared';
+import { allocateIndices, checkCachedArray, forwardOutput, output, refuseOut } from './shared';
 
 export interface Pool2dForwardOptions extends Pool2dOptions, OutputOptions {
   mode: PoolMode;
@@ -74,8 +75,6 @@ export function planPool2dBackward(dOut: TensorLike, cache: Pool2dCache): Plan<T
   return { calls: [['pool2dBackward', [dy.data, argmax, dx.data, cache.params]]], result: dx };
 }
 
-// Linear layers are GEMMs with strides: x [M, in] (M = every leading dimension of x together),
-
 export function maxPool2d(x: TensorLike, options: Pool2dOptions & OutputOptions): Tensor {
   return runSync(planMaxPool2d(x, options));
 }
@@ -91,4 +90,35 @@ export function pool2dForward(x: TensorLike, options: Pool2dForwardOptions): Poo
 
 export function pool2dBackward(dOut: TensorLike, cache: Pool2dCache): Tensor {
   return runSync(planPool2dBackward(dOut, cache));
+}
+
+/** A pass of a pool, as pool2dPlan names it. */
+export type Pool2dPass = 'forward' | 'backward';
+
+/** How the kernels run one pooling pass: the algorithm (a stable snake_case name), its threads and scratch bytes. */
+export interface Pool2dPassPlan {
+  algorithm: string;
+  threads: number;
+  workspaceBytes: number;
+}
+
+export interface Pool2dPlan extends Record<Pool2dPass, Pool2dPassPlan> {
+  isa: string;
+  dtype: DType;
+}
+
+/**
+ * Which algorithm each pass of this pool runs (max_forward_nhwc, avg_backward_nchw, ...) with the
+ * current thread count: the choice the ops make, for debugging and benchmarks.
+ */
+export function pool2dPlan(x: TensorLike, options: Pool2dForwardOptions): Pool2dPlan {
+  const op = 'pool2dPlan';
+  const opts = checkOptions(op, options);
+  const mode = checkPoolMode(op, opts.mode);
+  refuseOut(op, opts);
+  const layout = resolveLayout(op, opts.layout, ['x', x]);
+  const input = checkTensor(op, 'x', x, xAxes(layout));
+  const dtype = dtypeOf(input.data);
+  const params = poolParams(op, layout, input.shape, opts, mode);
+  return callNative((binding) => ({ isa: binding.isa(), dtype, ...binding.pool2dPlan(input.data, params) }));
 }

@@ -43,6 +43,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   add("conv2dBackwardFilter", sync_entry<parse_conv2d_backward_filter>);
   add("pool2dForward", sync_entry<parse_pool2d_forward>);
   add("pool2dBackward", sync_entry<parse_pool2d_backward>);
+  add("pool2dPlan", pool2d_plan);
   add("zeroPad", sync_entry<parse_zero_pad>);
   add("gemm", sync_entry<parse_gemm>);
   add("relu", sync_entry<parse_relu>);

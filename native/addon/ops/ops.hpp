@@ -20,6 +20,7 @@ Napi::Value conv2d_plan(const Napi::CallbackInfo& info);
 // pool.cpp
 std::unique_ptr<Job> parse_pool2d_forward(const Napi::CallbackInfo& info, PinnedBuffers* pins);
 std::unique_ptr<Job> parse_pool2d_backward(const Napi::CallbackInfo& info, PinnedBuffers* pins);
+Napi::Value pool2d_plan(const Napi::CallbackInfo& info);
 
 // pad.cpp
 std::unique_ptr<Job> parse_zero_pad(const Napi::CallbackInfo& info, PinnedBuffers* pins);

@@ -1,5 +1,8 @@
 // Max and average pooling, forward and backward. The max-pool argmax (Int32Array) is written by
 // the forward and read by the backward.
+#include <utility>
+
+#include "../../runtime/thread_pool.hpp"
 #include "ops.hpp"
 
 namespace convkit {
@@ -53,6 +56,34 @@ std::unique_ptr<Job> parse_pool2d_backward(const Napi::CallbackInfo& info, Pinne
     using T = decltype(zero);
     const PoolPlan plan = ops.pool2d_plan(s, PoolPass::kBackward, r.num_threads());
     ops.pool2d_backward(plan, as<T>(dy), s.mode == PoolMode::Max ? as<int32_t>(argmax) : nullptr, as<T>(dx), r);
+  });
+}
+
+// pool2dPlan(x, params): the plan of each pass for this shape, x's dtype and the pool's current
+// thread count, as { forward, backward }, each { algorithm, threads, workspaceBytes }. What the
+// ops would run, for tests, the benchmark and users' debugging.
+Napi::Value pool2d_plan(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    require_args(info, 2, "pool2dPlan");
+    const PoolShape s = pool_shape(info[1]);
+    FloatArgs f;
+    const View x = f.get(info[0], "x");
+    require_length(x, s.x_size(), "x");
+    const KernelTable& k = active_kernels();
+    const int threads = global_pool().num_threads();
+    Napi::Object plans = Napi::Object::New(info.Env());
+    const std::pair<const char*, PoolPass> passes[] = {{"forward", PoolPass::kForward},
+                                                       {"backward", PoolPass::kBackward}};
+    for (const auto& [name, pass] : passes) {
+      const PoolPlan plan =
+          f.dtype == DType::F32 ? k.f32.pool2d_plan(s, pass, threads) : k.f64.pool2d_plan(s, pass, threads);
+      Napi::Object entry = Napi::Object::New(info.Env());
+      entry.Set("algorithm", pool_algorithm_name(plan.algorithm));
+      entry.Set("threads", plan.threads);
+      entry.Set("workspaceBytes", double(plan.workspace_bytes));
+      plans.Set(name, entry);
+    }
+    return plans;
   });
 }
 
