@@ -18,7 +18,7 @@ fi
 cmake -S . -B build-cmake -DCMAKE_BUILD_TYPE=Release -DCONVKIT_BUILD_ADDON=OFF -DCONVKIT_WERROR=ON >/dev/null
 cmake --build build-cmake -j 2 >/dev/null
 export CONVKIT_TEST_CASES="${CONVKIT_TEST_CASES:-12}"
-for test in test_conv test_conv_padding test_pool test_gemm test_runtime test_limits; do
+for test in test_conv test_conv_padding test_plans test_pool test_pad test_gemm test_runtime test_limits; do
   echo "valgrind-native: $test ($CONVKIT_TEST_CASES cases per list)"
   valgrind --tool=memcheck --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
     --show-leak-kinds=definite,indirect --quiet "build-cmake/$test" | tail -n 3

@@ -1,6 +1,6 @@
-// Checks the pooling and zero-padding kernels of every ISA this CPU runs, in float32 and
-// float64, serially and on thread pools of 1 and 3 threads, against a naive reference written
-// straight from the rules of shared/reference/README.md (PyTorch's semantics).
+// Checks the pooling kernels and plans of every ISA this CPU runs, in float32 and float64,
+// serially and on thread pools of 1 and 3 threads, against a naive reference written straight
+// from the rules of shared/reference/README.md (PyTorch's semantics).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -17,10 +17,10 @@
 #include "../kernels/kernels.hpp"
 #include "../runtime/dispatch.hpp"
 #include "../runtime/thread_pool.hpp"
+#include "test_data.hpp"
 #include "test_util.hpp"
 
 using convkit::Layout;
-using convkit::PadShape;
 using convkit::PoolMode;
 using convkit::PoolPass;
 using convkit::PoolPlan;
@@ -28,13 +28,6 @@ using convkit::PoolShape;
 using namespace convkit::test;
 
 namespace {
-
-// ---------------------------------------------------------------------------------------------
-// Layout-aware indexing of an (n, c, h, w) tensor.
-
-int64_t offset(Layout layout, int64_t C, int64_t H, int64_t W, int64_t n, int64_t c, int64_t h, int64_t w) {
-  return layout == Layout::NCHW ? ((n * C + c) * H + h) * W + w : ((n * H + h) * W + w) * C + c;
-}
 
 std::string describe(const PoolShape& s) {
   char buf[256];
@@ -149,17 +142,6 @@ void reference_backward(const PoolShape& s, const std::vector<double>& dy, const
   });
 }
 
-std::vector<double> reference_zero_pad(const PadShape& s, const std::vector<double>& x) {
-  std::vector<double> y(size_t(s.y_size()), 0.0);
-  for (int64_t n = 0; n < s.n; ++n)
-    for (int64_t c = 0; c < s.c; ++c)
-      for (int64_t h = 0; h < s.h; ++h)
-        for (int64_t w = 0; w < s.w; ++w)
-          y[size_t(offset(s.layout, s.c, s.out_h(), s.out_w(), n, c, h + s.pad_top, w + s.pad_left))] =
-              x[size_t(offset(s.layout, s.c, s.h, s.w, n, c, h, w))];
-  return y;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Comparison.
 
@@ -167,42 +149,6 @@ template <class T>
 double relative_tolerance(PoolMode mode) {
   if (std::is_same<T, double>::value) return 1e-12;
   return mode == PoolMode::Max ? 0.0 : 1e-5;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Random data. Every value is exactly a float32 so both dtypes see the same inputs.
-
-enum class Values { Uniform, SmallIntegers, AllNegative, WithNaN };
-
-std::mt19937_64 rng(20240611);
-
-int64_t pick(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
-
-std::vector<double> random_values(int64_t count, Values kind) {
-  std::vector<double> v(static_cast<size_t>(count));
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  for (auto& e : v) {
-    switch (kind) {
-      case Values::Uniform:
-        e = uniform(rng);
-        break;
-      case Values::SmallIntegers:
-        e = double(pick(0, 3));
-        break;
-      case Values::AllNegative:
-        e = double(uniform(rng) - 2.0f);
-        break;
-      case Values::WithNaN:
-        e = pick(0, 9) == 0 ? std::nan("") : double(uniform(rng));
-        break;
-    }
-  }
-  return v;
-}
-
-template <class T>
-std::vector<T> convert(const std::vector<double>& v) {
-  return std::vector<T>(v.begin(), v.end());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -279,15 +225,6 @@ std::vector<PoolCase> pool_cases() {
   }
   return cases;
 }
-
-struct Runners {
-  convkit::SerialRunner serial;
-  convkit::ThreadPool one{1};
-  convkit::ThreadPool three{3};
-  std::vector<std::pair<const char*, convkit::Runner*>> all() {
-    return {{"serial", &serial}, {"pool1", &one}, {"pool3", &three}};
-  }
-};
 
 // Prepared once per case: the inputs and the reference outputs, in double.
 struct PreparedPool {
@@ -463,48 +400,6 @@ void check_plan_splits() {
         }
 }
 
-struct PreparedPad {
-  PadShape shape;
-  std::vector<double> x, y;
-};
-
-std::vector<PreparedPad> pad_cases() {
-  std::vector<PreparedPad> cases;
-  for (int i = 0; i < 120; ++i) {
-    PadShape s;
-    s.layout = i % 2 ? Layout::NCHW : Layout::NHWC;
-    const bool medium = i % 10 == 0;
-    s.n = pick(1, 3);
-    s.c = medium ? pick(8, 20) : pick(1, 9);
-    s.h = medium ? pick(30, 60) : pick(1, 9);
-    s.w = medium ? pick(30, 60) : pick(1, 9);
-    s.pad_top = pick(0, 3), s.pad_bottom = pick(0, 3), s.pad_left = pick(0, 3), s.pad_right = pick(0, 3);
-    convkit::validate(s);
-    PreparedPad p{s, random_values(s.x_size(), Values::Uniform), {}};
-    p.y = reference_zero_pad(s, p.x);
-    cases.push_back(std::move(p));
-  }
-  return cases;
-}
-
-template <class T>
-void check_pad(const char* isa, const char* dtype, const convkit::KernelOps<T>& ops,
-               const std::vector<PreparedPad>& cases, Runners& runners) {
-  for (const PreparedPad& p : cases) {
-    const std::vector<T> x = convert<T>(p.x);
-    for (auto [runner_name, runner] : runners.all()) {
-      std::vector<T> y(size_t(p.shape.y_size()), std::numeric_limits<T>::quiet_NaN());
-      ops.zero_pad(p.shape, x.data(), y.data(), *runner);
-      char what[160];
-      std::snprintf(what, sizeof what, "zero_pad %s %s %s %s n%lld c%lld h%lld w%lld pads %lld,%lld,%lld,%lld", isa,
-                    dtype, runner_name, p.shape.layout == Layout::NCHW ? "NCHW" : "NHWC", (long long)p.shape.n,
-                    (long long)p.shape.c, (long long)p.shape.h, (long long)p.shape.w, (long long)p.shape.pad_top,
-                    (long long)p.shape.pad_bottom, (long long)p.shape.pad_left, (long long)p.shape.pad_right);
-      compare(what, y, p.y, 0.0);
-    }
-  }
-}
-
 }  // namespace
 
 int main() {
@@ -532,7 +427,6 @@ int main() {
     reference_backward(c.shape, p.dy, p.ref.argmax, p.dx, p.dx_scale);
     prepared.push_back(std::move(p));
   }
-  const std::vector<PreparedPad> pads = pad_cases();
 
   Runners runners;
   for (const std::string& isa : isas_under_test(convkit::supported_isas())) {
@@ -551,9 +445,6 @@ int main() {
     check_wrong_pass(isa.c_str(), "f32", table->f32, runners);
     check_wrong_pass(isa.c_str(), "f64", table->f64, runners);
     end_group(isa + " plan of the wrong pass");
-    check_pad(isa.c_str(), "f32", table->f32, pads, runners);
-    check_pad(isa.c_str(), "f64", table->f64, pads, runners);
-    end_group(isa + " zero_pad");
   }
   return finish("test_pool");
 }
