@@ -100,12 +100,12 @@ struct GemmShape {
   int64_t b_extent() const { return (k - 1) * b_row_stride + (n - 1) * b_col_stride + 1; }
 };
 
-// Throw ERR_SHAPE / ERR_ARG / ERR_TOO_LARGE unless the shape is self-consistent: positive
-// sizes, groups dividing channels, output sizes matching PyTorch's formula, element counts
-// that fit in int64 and in the addressable limit. The kernels call nothing unchecked.
 // Output size of a pool along one dimension, PyTorch rules (ceil_mode included); 0 if none.
 int64_t pool_out_size(int64_t in, int64_t pad, int64_t k, int64_t stride, bool ceil_mode);
 
+// Throw ERR_SHAPE / ERR_ARG / ERR_TOO_LARGE unless the shape is self-consistent: positive
+// sizes, groups dividing channels, output sizes matching PyTorch's formula, element counts
+// that fit in int64 and in the addressable limit. The kernels call nothing unchecked.
 void validate(const ConvShape& s);
 void validate(const PoolShape& s);
 void validate(const PadShape& s);
@@ -116,13 +116,13 @@ void validate(const GemmShape& s);
 // the longest typed array), which the JS side checks first.
 constexpr int64_t kMaxKernelElements = int64_t(1) << 46;
 
-// Runs work on the persistent thread pool (or inline, in tests). Tasks are split statically
-// and contiguously: thread t of T gets tasks [t*n/T, (t+1)*n/T), so per-thread partial sums are
-// reproducible for a given thread count. An exception thrown by a task is rethrown by run().
 // The most threads any Runner has (the thread pool's limit): per-thread tables in the kernels
 // are sized by it.
 constexpr int kMaxRunnerThreads = 256;
 
+// Runs work on the persistent thread pool (or inline, in tests). Tasks are split statically
+// and contiguously: thread t of T gets tasks [t*n/T, (t+1)*n/T), so per-thread partial sums are
+// reproducible for a given thread count. An exception thrown by a task is rethrown by run().
 class Runner {
  public:
   virtual ~Runner() = default;

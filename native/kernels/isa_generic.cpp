@@ -1,5 +1,5 @@
 // The portable kernels: plain C++ built with the default flags; runs on any CPU. (A build whose
-// default flags already target a wider ISA, -march=native say, compiles that ISA's code here.)
+// default flags already target a wider ISA compiles that ISA's code here.)
 #include "kernel_table.hpp"
 
 namespace convkit {

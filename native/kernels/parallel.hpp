@@ -1,7 +1,7 @@
-// When the kernels split a call across threads, and into how many pieces: every threshold of the
-// thread split in one place. ISA-neutral constants: the same split on every ISA keeps per-thread
-// results reproducible whichever table runs. (Tile and block sizes, which do depend on the ISA,
-// are in isa/<isa>.hpp and gemm/blocking.hpp.)
+// When the kernels split a call across threads, and into how many pieces: the thresholds of the
+// thread split (a few chunk sizes local to one loop stay with it). ISA-neutral constants: the same split on every ISA
+// keeps per-thread results reproducible whichever table runs. (Tile and block sizes, which do depend on the ISA, are in
+// isa/<isa>.hpp and gemm/blocking.hpp.)
 #pragma once
 
 #include <cstdint>

@@ -14,7 +14,7 @@ namespace convkit {
 
 enum class ConvPass : int32_t { kForward = 0, kBackwardInput = 1, kBackwardFilter = 2 };
 
-// One value per way of computing a pass; each pass uses a subset (see conv/plan.hpp).
+// One value per way of computing a pass; each pass uses a subset (see conv/choose.hpp).
 enum class ConvAlgorithm : int32_t {
   kDirect = 0,      // direct kernel on zero-padded planes (few output channels per group)
   kDepthwise,       // one input channel per group (depthwise, or a single-channel input)

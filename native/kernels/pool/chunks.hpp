@@ -36,7 +36,7 @@ void for_small_pieces(int64_t first, int64_t end, F&& fn) {
 template <class T, class F>
 void for_register_chunks(int64_t begin, int64_t end, F&& fn) {
   if (end - begin < kLanes<T>) {
-    if constexpr (kLanes < T >> 1) for_small_pieces<T, kLanes<T> / 2>(begin, end, fn);
+    if constexpr ((kLanes<T>) > 1) for_small_pieces<T, kLanes<T> / 2>(begin, end, fn);
     return;
   }
   int64_t first = begin;

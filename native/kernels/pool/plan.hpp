@@ -1,5 +1,6 @@
 // The plan of one pooling call: which algorithm runs and how it is split across threads.
-// ISA-neutral (namespace convkit): pool2d_plan is compiled once (pool/plan.cpp), and every ISA's
+// ISA-neutral (namespace convkit): plan_pool2d is compiled once (pool/plan.cpp; each table's
+// pool2d_plan forwards to it), and every ISA's
 // pool2d_forward / pool2d_backward executes the plan it is given without deciding anything again.
 #pragma once
 
